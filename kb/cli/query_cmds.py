@@ -1,0 +1,87 @@
+"""`signalkb list`, `show` and `search`: reading the knowledge base."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from kb.cli import Context, cli
+from kb.markdown import record_markdown
+from kb.records import KINDS
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per article.")
+@click.pass_obj
+def list_articles(ctx: Context, as_json: bool) -> None:
+    """List the stored articles, newest first.
+
+    Example usage:
+
+        signalkb list --json
+    """
+    for article in ctx.store.list_articles():
+        if as_json:
+            click.echo(json.dumps({
+                "id": article.id, "title": article.title, "url": article.url,
+                "published": article.published.isoformat() if article.published else None,
+                "incomplete": article.incomplete,
+                **{kind: len(article.items(kind)) for kind in KINDS},
+            }, ensure_ascii=False))
+        else:
+            date = article.published.isoformat() if article.published else "----------"
+            click.echo(f"{article.id}  {date}  {article.title}")
+
+
+@cli.command()
+@click.argument("id_or_url")
+@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.pass_obj
+def show(ctx: Context, id_or_url: str, fmt: str) -> None:
+    """Print one article's record, in the Markdown layout or as JSON.
+
+    Example usage:
+
+        signalkb show 3f2a9c0d1e4b5a6c --format md
+    """
+    article = ctx.store.get(id_or_url)
+    if fmt == "json":
+        click.echo(article.model_dump_json(indent=1))
+    else:
+        click.echo(record_markdown(article))
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--kind", type=click.Choice(KINDS), multiple=True, help="Search only this table.")
+@click.option("--min-relevancy", type=click.IntRange(1, 5), default=1, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit.")
+@click.pass_obj
+def search(
+    ctx: Context, query: str, kind: tuple[str, ...], min_relevancy: int, limit: int, as_json: bool
+) -> None:
+    """Semantic search over the rows of every article.
+
+    Example usage:
+
+        signalkb search "smaller models replace big ones" --kind signals
+    """
+    from kb.search import search as run_search
+
+    kinds = tuple(kind) or KINDS
+    hits = run_search(ctx.store, query, kinds=kinds, min_relevancy=min_relevancy, limit=limit)  # type: ignore[arg-type]
+    for hit in hits:
+        row = hit.row
+        if as_json:
+            click.echo(json.dumps({
+                "score": round(hit.score, 4), "kind": row.kind, "id": row.id,
+                **row.item.model_dump(), "article_id": row.article_id,
+                "title": row.title, "url": row.url, "published": row.published,
+            }, ensure_ascii=False))
+        else:
+            click.echo(
+                f"{hit.score:.3f}  {row.kind:<12} {row.item.name} ({row.item.relevancy})"
+                f"  — {row.title}"
+            )
