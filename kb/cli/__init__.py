@@ -76,6 +76,8 @@ def cli(ctx: click.Context, home: Path | None, chroma_url: str | None) -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    from kb.cli import export_cmds, ingest_cmds, query_cmds, serve_cmd  # noqa: F401
-
     sys.exit(cli.main())
+
+
+# Each command module adds its commands to `cli` when imported; they import `cli` from here.
+from kb.cli import export_cmds, ingest_cmds, query_cmds, serve_cmd  # noqa: E402, F401
