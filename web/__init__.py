@@ -1,0 +1,1 @@
+"""The signalkb web UI: FastAPI routes, Jinja2 templates, local static CSS/JS."""

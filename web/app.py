@@ -1,0 +1,130 @@
+"""The FastAPI app: `create_app(settings)` wires routes, templates, static files and safety.
+
+Every page is built as a plain dict and rendered as HTML, or returned as JSON under `/api/...`
+and for `?format=json` (web.render). Errors become a friendly page, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kb.errors import NotFoundError, SignalKBError
+from kb.settings import Settings
+from kb.store import Store
+from web.guard import COOKIE, refusal
+from web.render import make_templates, respond
+from web.routes import articles, search
+from web.state import AppState, ExtractorFactory, StoreFactory
+
+STATIC_DIR = Path(__file__).parent / "static"
+log = logging.getLogger(__name__)
+
+_SECURITY_HEADERS = {
+    # Scraped text is untrusted: no inline script may ever run, whatever slips through.
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _default_extractor_factory(settings: Settings) -> ExtractorFactory:
+    def factory() -> Any:
+        from ingest.extract import make_extractor  # type: ignore[attr-defined]
+
+        return make_extractor(settings)
+
+    return factory
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store_factory: StoreFactory | None = None,
+    extractor_factory: ExtractorFactory | None = None,
+) -> FastAPI:
+    """The web UI over the knowledge base at `settings.home` (or `settings.chroma_url`).
+
+    Args:
+        settings: signalkb's settings.
+        store_factory: opens the store (default: `Store(settings.home, chroma_url=...)`).
+        extractor_factory: builds the extractor ingest jobs use (default: the configured one).
+
+    Returns:
+        The FastAPI app.
+    """
+    app = FastAPI(
+        title="signalkb",
+        summary="Signals, concerns, behaviors, technologies and issues of AI articles.",
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.signalkb = AppState(
+        settings,
+        store_factory or (lambda: Store(settings.home, chroma_url=settings.chroma_url)),
+        extractor_factory or _default_extractor_factory(settings),
+    )
+    app.state.templates = make_templates()
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (search, articles):
+        app.include_router(module.router)
+    _add_error_pages(app)
+
+    @app.middleware("http")
+    async def guard_and_headers(request: Request, call_next: Any) -> Response:
+        refused = refusal(request, settings.token)
+        if refused:
+            response = _error(request, refused[0], "Not allowed", refused[1])
+        else:
+            response = await call_next(request)
+            if settings.token and request.query_params.get("token"):
+                response.set_cookie(COOKIE, settings.token, httponly=True, samesite="strict")
+        response.headers.update(_SECURITY_HEADERS)
+        return response
+
+    return app
+
+
+def _error(request: Request, status: int, title: str, detail: Any) -> Response:
+    context = {"status": status, "error": title, "detail": detail}
+    return respond(request, "error.html", context, status_code=status)
+
+
+def _add_error_pages(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        title = "Page not found" if exc.status_code == 404 else "Request refused"
+        return _error(request, exc.status_code, title, exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            {"field": ".".join(str(p) for p in err["loc"][1:]), "message": err["msg"]}
+            for err in exc.errors()
+        ]
+        return _error(request, 422, "Some filters are not valid", problems)
+
+    @app.exception_handler(NotFoundError)
+    async def not_found(request: Request, exc: NotFoundError) -> Response:
+        return _error(request, 404, "Article not found", str(exc))
+
+    @app.exception_handler(SignalKBError)
+    async def domain_error(request: Request, exc: SignalKBError) -> Response:
+        return _error(request, 400, "That did not work", str(exc))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s", request.url.path)
+        return _error(request, 500, "Something went wrong", "The error was logged on the server.")

@@ -1,0 +1,1 @@
+"""Route modules, one per page family; each page is also served as JSON under /api."""

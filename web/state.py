@@ -1,0 +1,59 @@
+"""What the app holds between requests: settings, the store (opened once) and ingest jobs."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends, Request
+
+from kb.settings import Settings
+from kb.store import Store
+
+if TYPE_CHECKING:
+    from web.jobs import JobManager
+
+StoreFactory = Callable[[], Store]
+ExtractorFactory = Callable[[], Any]
+
+
+class AppState:
+    """Shared state of one app: the store is opened on first use and then reused."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store_factory: StoreFactory,
+        extractor_factory: ExtractorFactory,
+    ) -> None:
+        self.settings = settings
+        self._store_factory = store_factory
+        self.extractor_factory = extractor_factory
+        self._store: Store | None = None
+        self._lock = threading.Lock()
+        self.jobs: JobManager | None = None
+
+    @property
+    def store(self) -> Store:
+        """The knowledge base, opened once."""
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    self._store = self._store_factory()
+        return self._store
+
+
+def get_state(request: Request) -> AppState:
+    """The app's shared state."""
+    state: AppState = request.app.state.signalkb
+    return state
+
+
+def get_store(request: Request) -> Store:
+    """The knowledge base of this app."""
+    return get_state(request).store
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+StoreDep = Annotated[Store, Depends(get_store)]
