@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from kb.errors import BlockedAddressError, FetchError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+AddressPolicy = Callable[[IPAddress], bool]
 
 ALLOWED_SCHEMES = ("http", "https")
 
@@ -51,12 +53,13 @@ def resolve_host(host: str, port: int) -> list[IPAddress]:
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 
-def check_url(url: str, *, allow_private: bool) -> None:
+def check_url(url: str, *, allow_private: bool, is_blocked: AddressPolicy = is_blocked_ip) -> None:
     """Refuse a URL with a non-http(s) scheme or a host at a private or special address.
 
     Args:
         url: the URL about to be requested (also each redirect target).
         allow_private: when true, only the scheme is checked.
+        is_blocked: which resolved addresses to refuse (default: `is_blocked_ip`).
 
     Raises:
         BlockedAddressError: bad scheme, or a blocked address.
@@ -84,7 +87,7 @@ def check_url(url: str, *, allow_private: bool) -> None:
     except FetchError as exc:
         raise FetchError(exc.message, source=url) from exc
     for ip in addresses:
-        if is_blocked_ip(ip):
+        if is_blocked(ip):
             raise BlockedAddressError(
                 f"private or special address {ip} refused (use --allow-private to fetch it)",
                 source=url,
