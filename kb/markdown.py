@@ -1,4 +1,8 @@
-"""Render a record in the Markdown layout of RECORD-FORMAT.md (the layout of seed 002)."""
+"""Render a record in the Markdown layout of RECORD-FORMAT.md (the layout of seed 002).
+
+The output parses back to the same fields with the scorer in `shared/eval/score.py`
+(a test checks this on seed 002 itself), so an exported record can be scored.
+"""
 
 from __future__ import annotations
 
@@ -40,6 +44,7 @@ def record_markdown(article: Article) -> str:
     """The whole record in the layout of RECORD-FORMAT.md."""
     parts = [
         f"# __{_cell(article.title)}__",
+        "",
         f"__[External link]({article.url})__",
         "",
         "## Keywords",
@@ -61,5 +66,6 @@ def record_markdown(article: Article) -> str:
         "",
     ]
     for kind in KINDS:
-        parts += [f"## {kind.capitalize()}", "", table_markdown(article.items(kind), ITEM_TYPES[kind]), ""]
+        table = table_markdown(article.items(kind), ITEM_TYPES[kind])
+        parts += [f"## {kind.capitalize()}", "", table, ""]
     return "\n".join(parts)

@@ -1,52 +1,51 @@
 """The knowledge base: articles and every row of their tables, embedded, in chromadb.
 
-Two collections hold the data: `articles` (one entry per article, the whole record as JSON
-in its metadata, "title. summary" embedded) and `items` (one entry per table row,
-"name. description" embedded, with the article's metadata copied for filtering).
+Collections:
+    articles   one entry per article: "title. summary" embedded, the whole record as JSON
+    items      one entry per table row: "name. description" embedded, with the article's
+               metadata copied beside it (kind, relevancy, date, site, themes, ...)
+    pending    ids of articles being written; what a crash leaves here is rolled back
+    state      a generation mark, changed on every write, so other processes notice
 
-An article is written all-or-nothing: its id goes into the `pending` collection first, then
-its rows, then the article entry, then the pending mark is removed. Opening a store rolls
-back whatever a crash left pending, so a reader never sees half a record.
+An article is written all-or-nothing: its id goes into `pending` first, then its old rows
+go, then the new rows and the article entry are added, then the mark is removed. Opening a
+store rolls back whatever a crash left pending, so a reader never sees half a record.
+
+Vectors come from `kb.embed` through an `EmbeddingCache` (SQLite beside the store), so a
+text is embedded once. Searches go through `kb.index.RowIndex`, an in-memory mirror of
+the rows loaded on first use; chromadb stays the durable copy and the one other processes
+(or a chroma server's other clients) share.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import chromadb
+import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
-from kb.embed import Embedder, MiniLMEmbedder
+from kb.embed import ChromaEmbedding, Embedder, EmbeddingCache, MiniLMEmbedder
 from kb.errors import NotFoundError, StoreError
+from kb.index import RowIndex, StoredItem, date_int, stored_item
 from kb.records import KINDS, Article, Item, Kind
+
+__all__ = ["Store", "StoredItem", "item_metadata", "make_client", "stored_item"]
 
 ARTICLES = "articles"
 ITEMS = "items"
 PENDING = "pending"
-_ADD_BATCH = 1000
-
-
-@dataclass(frozen=True)
-class StoredItem:
-    """A table row as stored: the item and the article it belongs to."""
-
-    id: str
-    kind: Kind
-    item: Item
-    article_id: str
-    title: str
-    url: str
-    published: str
-    site: str
-
-
-def _date_int(article: Article) -> int:
-    return int(article.published.strftime("%Y%m%d")) if article.published else 0
+STATE = "state"
+_NEXT = "_next"  # suffix of the collections a reindex fills before swapping them in
+_ADD_BATCH = 2000
+_LOAD_BATCH = 5000
+_GENERATION_TTL = 1.0  # seconds between checks for another process's writes
 
 
 def item_metadata(article: Article, kind: Kind, item: Item) -> dict[str, Any]:
@@ -60,9 +59,30 @@ def item_metadata(article: Article, kind: Kind, item: Item) -> dict[str, Any]:
         "title": article.title,
         "site": article.site or urlparse(article.url).netloc,
         "published": article.published.isoformat() if article.published else "",
-        "date": _date_int(article),
+        "date": date_int(article.published),
+        "themes": "\n".join(t.lower() for t in article.themes),
         "item": item.model_dump_json(),
     }
+
+
+def _article_metadata(article: Article) -> dict[str, Any]:
+    return {
+        "url": article.url,
+        "title": article.title,
+        "site": article.site or urlparse(article.url).netloc,
+        "published": article.published.isoformat() if article.published else "",
+        "date": date_int(article.published),
+        "text_hash": article.text_hash,
+        "incomplete": article.incomplete,
+        **{f"n_{kind}": len(article.items(kind)) for kind in KINDS},
+        "record": article.model_dump_json(),
+    }
+
+
+def _row_ids(article_id: str, meta: dict[str, Any]) -> list[str]:
+    return [
+        f"{article_id}:{kind}:{i}" for kind in KINDS for i in range(int(meta.get(f"n_{kind}", 0)))
+    ]
 
 
 def make_client(home: Path, chroma_url: str = "") -> Any:
@@ -81,86 +101,187 @@ def make_client(home: Path, chroma_url: str = "") -> Any:
 
 
 class Store:
-    """Read and write articles and their rows in chromadb."""
+    """Read and write articles and their rows in chromadb.
+
+    Args:
+        home: directory of the embedded store (and of the embedding cache).
+        embedder: the sentence embedder (all-MiniLM-L6-v2 by default).
+        chroma_url: a chroma server's URL; empty for the embedded store at `home`.
+    """
 
     def __init__(
         self, home: Path, *, embedder: Embedder | None = None, chroma_url: str = ""
     ) -> None:
-        self.home = home
+        self.home = Path(home)
+        self.chroma_url = chroma_url
         self.embedder: Embedder = embedder or MiniLMEmbedder()
+        self._source = chroma_url or str(self.home)
+        self._lock = threading.RLock()
+        self._index: RowIndex | None = None
+        self._generation = ""
+        self._checked_at = 0.0
         try:
-            self.client = make_client(home, chroma_url)
-            space = {"hnsw:space": "cosine", "embedder": self.embedder.name}
-            # embedding_function=None: we always pass vectors, and chroma's default
-            # embedder would download a model.
-            self.articles = self.client.get_or_create_collection(
-                ARTICLES, metadata=space, embedding_function=None
-            )
-            self.rows = self.client.get_or_create_collection(
-                ITEMS, metadata=space, embedding_function=None
-            )
-            self.pending = self.client.get_or_create_collection(
-                PENDING, embedding_function=None
-            )
+            self.client = make_client(self.home, chroma_url)
+            self._finish_reindex()
+            self.articles = self._collection(ARTICLES)
+            self.rows = self._collection(ITEMS)
+            self.pending = self._collection(PENDING)
+            self.state = self._collection(STATE)
+            self.cache = EmbeddingCache(self.home / "embeddings.sqlite3")
         except Exception as exc:  # chroma raises many types; one clear error for the user
-            raise StoreError(f"cannot open the knowledge base: {exc}", source=chroma_url or str(home)) from exc
+            raise StoreError(f"cannot open the knowledge base: {exc}", source=self._source) from exc
+        self.stored_embedder = str((self.rows.metadata or {}).get("embedder", self.embedder.name))
         self._roll_back_pending()
+
+    def _collection(self, name: str) -> Any:
+        return self.client.get_or_create_collection(
+            name,
+            metadata={"hnsw:space": "cosine", "embedder": self.embedder.name},
+            embedding_function=ChromaEmbedding(self.embedder),
+        )
+
+    def _finish_reindex(self) -> None:
+        """Complete or drop a reindex that a crash interrupted."""
+        names = {c.name for c in self.client.list_collections()}
+        for name in (ARTICLES, ITEMS):
+            if name + _NEXT not in names:
+                continue
+            if name in names:
+                self.client.delete_collection(name + _NEXT)
+            else:
+                self.client.get_collection(name + _NEXT).modify(name=name)
 
     def _roll_back_pending(self) -> None:
         marks = self.pending.get()
         for article_id in marks["ids"]:
-            self._delete_parts(article_id)
+            self.rows.delete(where={"article_id": article_id})
+            self.articles.delete(ids=[article_id])
             self.pending.delete(ids=[article_id])
+        if marks["ids"]:
+            self._bump_generation()
 
-    def _delete_parts(self, article_id: str) -> None:
-        self.rows.delete(where={"article_id": article_id})
-        self.articles.delete(ids=[article_id])
+    def _bump_generation(self) -> None:
+        self._generation = uuid.uuid4().hex
+        self.state.upsert(
+            ids=["generation"],
+            embeddings=[[1.0]],
+            metadatas=[{"value": self._generation}],
+        )
+
+    def _check_embedder(self) -> None:
+        if self.stored_embedder != self.embedder.name:
+            raise StoreError(
+                f"the knowledge base was embedded with {self.stored_embedder}, not "
+                f"{self.embedder.name}; run `signalkb reindex`",
+                source=self._source,
+            )
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors of texts (float32 rows), each computed once and then read from the cache."""
+        return self.cache.embed(self.embedder, texts)
+
+    # ---- writing -------------------------------------------------------------------
 
     def add(self, article: Article) -> None:
         """Store an article and all its rows, replacing any earlier record with its id."""
-        rows = article.all_items()
-        texts = [f"{article.title}. {article.summary}"] + [item.text() for _, _, item in rows]
-        vectors = self.embedder.embed(texts)
-        self.pending.upsert(ids=[article.id], documents=[article.id], embeddings=[[0.0]])
-        self._delete_parts(article.id)
-        ids = [f"{article.id}:{kind}:{i}" for kind, i, _ in rows]
-        metadatas = [item_metadata(article, kind, item) for kind, _, item in rows]
-        documents = [item.text() for _, _, item in rows]
-        for start in range(0, len(ids), _ADD_BATCH):
-            end = start + _ADD_BATCH
-            self.rows.add(
-                ids=ids[start:end],
-                embeddings=vectors[1 + start : 1 + end],
-                documents=documents[start:end],
-                metadatas=metadatas[start:end],
-            )
-        self.articles.add(
-            ids=[article.id],
-            embeddings=[vectors[0]],
-            documents=[texts[0]],
-            metadatas=[self._article_metadata(article)],
-        )
-        self.pending.delete(ids=[article.id])
+        self.add_many([article])
 
-    @staticmethod
-    def _article_metadata(article: Article) -> dict[str, Any]:
-        return {
-            "url": article.url,
-            "title": article.title,
-            "site": article.site,
-            "published": article.published.isoformat() if article.published else "",
-            "date": _date_int(article),
-            "text_hash": article.text_hash,
-            "incomplete": article.incomplete,
-            "record": article.model_dump_json(),
-        }
+    def add_many(self, articles: Sequence[Article]) -> None:
+        """Store many articles at once (batched embedding and writes); each all-or-nothing.
+
+        A later article with the same id as an earlier one in `articles` wins.
+        """
+        self._check_embedder()
+        unique = list({a.id: a for a in articles}.values())
+        if not unique:
+            return
+        with self._lock:
+            self._write(unique, self.rows, self.articles)
+            self._bump_generation()
+
+    def _write(self, articles: list[Article], rows_col: Any, articles_col: Any) -> None:
+        rows = [(a, kind, i, item) for a in articles for kind, i, item in a.all_items()]
+        heads = [f"{a.title}. {a.summary}" for a in articles]
+        vectors = self.embed(heads + [item.text() for *_, item in rows])
+        ids = [a.id for a in articles]
+        self.pending.upsert(ids=ids, embeddings=[[1.0]] * len(ids))
+        old = articles_col.get(ids=ids, include=["metadatas"])
+        stale = [
+            rid
+            for aid, m in zip(old["ids"], old["metadatas"], strict=True)
+            for rid in _row_ids(aid, m)
+        ]
+        for start in range(0, len(stale), _ADD_BATCH):
+            rows_col.delete(ids=stale[start : start + _ADD_BATCH])
+        if old["ids"]:
+            articles_col.delete(ids=old["ids"])
+        if self._index is not None and rows_col is self.rows:
+            self._index.remove_articles(ids)
+        row_ids = [f"{a.id}:{kind}:{i}" for a, kind, i, _ in rows]
+        metas = [item_metadata(a, kind, item) for a, kind, _, item in rows]
+        docs = [item.text() for *_, item in rows]
+        row_vectors = vectors[len(heads) :]
+        for start in range(0, len(row_ids), _ADD_BATCH):
+            end = start + _ADD_BATCH
+            rows_col.add(
+                ids=row_ids[start:end],
+                embeddings=row_vectors[start:end],
+                documents=docs[start:end],
+                metadatas=metas[start:end],
+            )
+        articles_col.add(
+            ids=ids,
+            embeddings=vectors[: len(heads)],
+            documents=heads,
+            metadatas=[_article_metadata(a) for a in articles],
+        )
+        if self._index is not None and rows_col is self.rows:
+            self._index.add(row_ids, row_vectors, metas, docs)
+        self.pending.delete(ids=ids)
 
     def delete(self, article_id: str) -> None:
-        """Remove an article and every row of it."""
-        self.get(article_id)
-        self.pending.upsert(ids=[article_id], documents=[article_id], embeddings=[[0.0]])
-        self._delete_parts(article_id)
-        self.pending.delete(ids=[article_id])
+        """Remove an article and every row of it; NotFoundError when there is none."""
+        with self._lock:
+            found = self.articles.get(ids=[article_id], include=["metadatas"])
+            if not found["ids"]:
+                raise NotFoundError("no article with this id", source=article_id)
+            self.pending.upsert(ids=[article_id], embeddings=[[1.0]])
+            self.rows.delete(ids=_row_ids(article_id, found["metadatas"][0]))
+            self.articles.delete(ids=[article_id])
+            if self._index is not None:
+                self._index.remove_articles([article_id])
+            self.pending.delete(ids=[article_id])
+            self._bump_generation()
+
+    def reindex(self, embedder: Embedder | None = None) -> int:
+        """Rebuild every vector from the stored records (after a model change).
+
+        The new collections are filled beside the old ones and swapped in at the end, so an
+        interrupted reindex leaves the old store intact. Texts already embedded by the same
+        model come from the cache. Returns the number of articles reindexed.
+        """
+        with self._lock:
+            articles = list(self.articles_iter())
+            if embedder is not None:
+                self.embedder = embedder
+            for name in (ARTICLES, ITEMS):
+                if name + _NEXT in {c.name for c in self.client.list_collections()}:
+                    self.client.delete_collection(name + _NEXT)
+            new_articles = self._collection(ARTICLES + _NEXT)
+            new_rows = self._collection(ITEMS + _NEXT)
+            for start in range(0, len(articles), 200):
+                self._write(articles[start : start + 200], new_rows, new_articles)
+            for name in (ARTICLES, ITEMS):
+                self.client.delete_collection(name)
+            self._finish_reindex()
+            self.articles = self._collection(ARTICLES)
+            self.rows = self._collection(ITEMS)
+            self.stored_embedder = self.embedder.name
+            self._index = None
+            self._bump_generation()
+            return len(articles)
+
+    # ---- reading -------------------------------------------------------------------
 
     def get(self, id_or_url: str) -> Article:
         """The article with this id or URL; NotFoundError when there is none."""
@@ -197,57 +318,89 @@ class Store:
             reverse=True,
         )
 
+    def article_vectors(self, ids: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        """The stored "title. summary" vectors of some articles (all when `ids` is None)."""
+        found = self.articles.get(
+            ids=list(ids) if ids is not None else None, include=["embeddings"]
+        )
+        return {
+            aid: np.asarray(vec, dtype=np.float32)
+            for aid, vec in zip(found["ids"], found["embeddings"], strict=True)
+        }
+
     def count(self) -> dict[str, int]:
         """Number of articles and of rows."""
         return {"articles": self.articles.count(), "rows": self.rows.count()}
 
+    def stats(self) -> dict[str, Any]:
+        """Articles, rows per kind, bytes on disk (embedded store) and the embedder."""
+        index = self.index
+        per_kind = {kind: len(index.live_slots(kind)) for kind in KINDS}
+        size = sum(p.stat().st_size for p in self.home.rglob("*") if p.is_file())
+        return {
+            "articles": self.articles.count(),
+            "rows": sum(per_kind.values()),
+            **per_kind,
+            "store_bytes": size,
+            "embedder": self.stored_embedder,
+            "server": self.chroma_url or None,
+        }
+
+    @property
+    def index(self) -> RowIndex:
+        """The in-memory mirror of the rows, loaded on first use and reloaded when another
+        process (or client of the same chroma server) has written since."""
+        with self._lock:
+            now = time.monotonic()
+            if self._index is not None and now - self._checked_at < _GENERATION_TTL:
+                return self._index
+            self._checked_at = now
+            mark = self.state.get(ids=["generation"], include=["metadatas"])
+            current = str(mark["metadatas"][0]["value"]) if mark["ids"] else ""
+            if self._index is None or current != self._generation:
+                self._index = self._load_index()
+                self._generation = current
+            return self._index
+
+    def _load_index(self) -> RowIndex:
+        index = RowIndex(self.embedder.dim)
+        offset = 0
+        while True:
+            page = self.rows.get(
+                include=["embeddings", "metadatas", "documents"],
+                limit=_LOAD_BATCH,
+                offset=offset,
+            )
+            if not page["ids"]:
+                return index
+            index.add(page["ids"], page["embeddings"], page["metadatas"], page["documents"])
+            offset += _LOAD_BATCH
+
     def query_items(
         self,
-        vector: Sequence[float],
+        vector: Sequence[float] | np.ndarray,
         *,
         kinds: Sequence[Kind] = KINDS,
         min_relevancy: int = 1,
         limit: int = 10,
+        **filters: Any,
     ) -> list[tuple[StoredItem, float]]:
-        """Rows nearest to a query vector, with their cosine similarity."""
-        clauses: list[dict[str, Any]] = []
-        if tuple(kinds) != KINDS:
-            clauses.append({"kind": {"$in": list(kinds)}})
-        if min_relevancy > 1:
-            clauses.append({"relevancy": {"$gte": min_relevancy}})
-        where: dict[str, Any] | None = None
-        if len(clauses) == 1:
-            where = clauses[0]
-        elif clauses:
-            where = {"$and": clauses}
-        if self.rows.count() == 0:
-            return []
-        result = self.rows.query(
-            query_embeddings=[list(vector)],
-            n_results=limit,
-            where=where,
-            include=["metadatas", "distances"],
-        )
+        """Rows nearest to a query vector, with their cosine similarity.
+
+        `filters` are those of `RowIndex.mask`: since, until, site, technology, theme.
+        """
+        self._check_embedder()
+        index = self.index
+        mask = index.mask(kinds=kinds, min_relevancy=min_relevancy, **filters)
+        query = np.asarray(vector, dtype=np.float32)
+        return [(index.item(at), score) for at, score in index.vector_top(query, mask, limit)]
+
+    def items_of(self, article_ids: Iterable[str]) -> list[StoredItem]:
+        """Every stored row of some articles."""
+        wanted = set(article_ids)
+        index = self.index
         return [
-            (stored_item(item_id, meta), 1.0 - float(dist))
-            for item_id, meta, dist in zip(
-                result["ids"][0], result["metadatas"][0], result["distances"][0], strict=True
-            )
+            index.item(at)
+            for at in index.live_slots()
+            if str((index.meta[at] or {}).get("article_id")) in wanted
         ]
-
-
-def stored_item(item_id: str, meta: dict[str, Any]) -> StoredItem:
-    """Rebuild a StoredItem from a row's id and metadata."""
-    from kb.records import ITEM_TYPES
-
-    kind: Kind = meta["kind"]
-    return StoredItem(
-        id=item_id,
-        kind=kind,
-        item=ITEM_TYPES[kind].model_validate(json.loads(str(meta["item"]))),
-        article_id=str(meta["article_id"]),
-        title=str(meta["title"]),
-        url=str(meta["url"]),
-        published=str(meta["published"]),
-        site=str(meta["site"]),
-    )

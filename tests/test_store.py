@@ -1,0 +1,179 @@
+"""The store on a real chromadb in tmp_path: writes, reads, rollback, cache, in-memory index."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pytest
+
+from kb.embed import ChromaEmbedding, HashEmbedder, MiniLMEmbedder
+from kb.errors import NotFoundError, StoreError
+from kb.store import Store, item_metadata
+from tests.kb_fixtures import make_article
+
+
+class CountingEmbedder(HashEmbedder):
+    """HashEmbedder that counts the texts it is asked to embed."""
+
+    calls: ClassVar[list[str]] = []
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """Record the texts, then embed them."""
+        self.calls.extend(texts)
+        return super().embed(texts)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "kb", embedder=HashEmbedder())
+
+
+def test_add_get_by_id_and_url(store: Store) -> None:
+    article = make_article("slm")
+    store.add(article)
+    assert store.get(article.id) == article
+    assert store.get(article.url) == article
+    assert store.find_by_url(article.url) == article
+    assert store.find_by_url("https://nowhere.example/x") is None
+    assert store.count() == {"articles": 1, "rows": 5}
+
+
+def test_get_unknown_raises_not_found(store: Store) -> None:
+    with pytest.raises(NotFoundError) as info:
+        store.get("nope")
+    assert info.value.source == "nope"
+
+
+def test_replace_leaves_no_orphan_rows(store: Store) -> None:
+    article = make_article("slm")
+    store.add(article)
+    extra = article.signals[0].model_copy(update={"name": "Second signal"})
+    store.add(article.model_copy(update={"signals": [*article.signals, extra], "issues": []}))
+    assert store.count() == {"articles": 1, "rows": 5}
+    stored = store.rows.get(include=["metadatas"])
+    assert sorted(stored["ids"]) == sorted(
+        [f"{article.id}:{k}:0" for k in ("signals", "concerns", "behaviors", "technologies")]
+        + [f"{article.id}:signals:1"]
+    )
+    assert store.get(article.id).issues == []
+
+
+def test_delete_removes_article_and_rows(store: Store) -> None:
+    keep, gone = make_article("slm"), make_article("energy")
+    store.add_many([keep, gone])
+    store.delete(gone.id)
+    assert store.count() == {"articles": 1, "rows": 5}
+    assert {h.article_id for h, _ in store.query_items(store.embed(["power grid"])[0])} == {keep.id}
+    with pytest.raises(NotFoundError):
+        store.delete(gone.id)
+
+
+def test_list_articles_newest_first(store: Store) -> None:
+    old = make_article("slm", published=date(2023, 1, 1))
+    new = make_article("energy", published=date(2025, 1, 1))
+    undated = make_article("robots", published=None)
+    store.add_many([old, undated, new])
+    assert [a.id for a in store.list_articles()] == [new.id, old.id, undated.id]
+    assert sorted(a.id for a in store.articles_iter()) == sorted([old.id, new.id, undated.id])
+
+
+def test_pending_write_is_rolled_back_on_open(tmp_path: Path) -> None:
+    home = tmp_path / "kb"
+    store = Store(home, embedder=HashEmbedder())
+    done, crashed = make_article("slm"), make_article("energy")
+    store.add(done)
+    # What a crash halfway through add() leaves: a pending mark and some rows, no article.
+    kind, _, item = crashed.all_items()[0]
+    store.pending.upsert(ids=[crashed.id], embeddings=[[1.0]])
+    store.rows.add(
+        ids=[f"{crashed.id}:{kind}:0"],
+        embeddings=store.embed([item.text()]).tolist(),
+        metadatas=[item_metadata(crashed, kind, item)],
+    )
+    reopened = Store(home, embedder=HashEmbedder())
+    assert reopened.count() == {"articles": 1, "rows": 5}
+    assert reopened.pending.count() == 0
+    assert reopened.get(done.id) == done
+
+
+def test_index_follows_writes_of_another_store(tmp_path: Path) -> None:
+    home = tmp_path / "kb"
+    reader, writer = Store(home, embedder=HashEmbedder()), Store(home, embedder=HashEmbedder())
+    assert len(reader.index) == 0
+    writer.add(make_article("robots"))
+    reader._checked_at = 0.0  # skip the one-second wait between generation checks
+    assert len(reader.index) == 5
+
+
+def test_embeddings_computed_once_per_text(tmp_path: Path) -> None:
+    home = tmp_path / "kb"
+    CountingEmbedder.calls.clear()
+    article = make_article("slm")
+    Store(home, embedder=CountingEmbedder()).add(article)
+    assert len(CountingEmbedder.calls) == 6  # the article head and five rows
+    reopened = Store(home, embedder=CountingEmbedder())
+    reopened.add(article)
+    reopened.reindex()
+    assert len(CountingEmbedder.calls) == 6
+    assert reopened.count() == {"articles": 1, "rows": 5}
+
+
+def test_reindex_with_another_model_rebuilds_vectors(tmp_path: Path) -> None:
+    home = tmp_path / "kb"
+    Store(home, embedder=HashEmbedder()).add(make_article("slm"))
+    other = Store(home, embedder=MiniLMEmbedder())
+    with pytest.raises(StoreError, match="reindex"):
+        other.query_items(np.zeros(384))
+    assert other.reindex() == 1
+    assert Store(home, embedder=MiniLMEmbedder()).stats()["embedder"] == "all-MiniLM-L6-v2"
+    assert len(other.rows.get(include=["embeddings"])["embeddings"][0]) == 384
+
+
+def test_chroma_uses_our_embedder_and_no_telemetry(store: Store) -> None:
+    # Documents added without vectors go through signalkb's embedder, never chroma's
+    # downloading default (which `embedding_function=None` would not prevent).
+    assert isinstance(store.rows._embedding_function, ChromaEmbedding)
+    store.rows.add(ids=["loose"], documents=["a row without a vector"])
+    vector = store.rows.get(ids=["loose"], include=["embeddings"])["embeddings"][0]
+    assert np.allclose(vector, HashEmbedder().embed(["a row without a vector"])[0], atol=1e-6)
+    assert store.client.get_settings().anonymized_telemetry is False
+
+
+def test_filters_on_the_index(store: Store) -> None:
+    store.add_many(
+        [
+            make_article("slm", published=date(2024, 1, 10), site="a.example"),
+            make_article("energy", published=date(2024, 6, 1), relevancy=5, site="b.example"),
+            make_article("robots", published=date(2025, 2, 1), relevancy=2, site="a.example"),
+        ]
+    )
+    query = store.embed(["models"])[0]
+
+    def ids(**filters: object) -> set[str]:
+        return {row.id.split(":")[1] for row, _ in store.query_items(query, limit=50, **filters)}
+
+    assert ids(kinds=("signals",)) == {"signals"}
+    found = store.query_items(query, limit=50, min_relevancy=5)
+    assert {row.title for row, _ in found} == {"Data centres strain the power grid"}
+    assert {r.published for r, _ in store.query_items(query, limit=50, since=date(2025, 1, 1))} == {
+        "2025-02-01"
+    }
+    assert {r.site for r, _ in store.query_items(query, limit=50, site="www.A.example")} == {
+        "a.example"
+    }
+    by_tech = store.query_items(query, limit=50, technology="gpt 4")
+    assert {r.title for r, _ in by_tech} == {"Data centres strain the power grid"}
+    by_theme = store.query_items(query, limit=50, theme="Robotics")
+    assert {r.title for r, _ in by_theme} == {"Warehouse robots learn from video"}
+
+
+def test_minilm_store_finds_paraphrase(tmp_path: Path) -> None:
+    store = Store(tmp_path / "kb", embedder=MiniLMEmbedder())
+    store.add_many([make_article("slm"), make_article("energy"), make_article("robots")])
+    query = store.embed(["AI needs a lot of electricity"])[0]
+    best, score = store.query_items(query, kinds=("signals",), limit=1)[0]
+    assert best.item.name == "AI drives electricity demand"
+    assert 0.3 < score <= 1.0
