@@ -1,0 +1,57 @@
+"""Text → record: chat model backends and the extractors built on them.
+
+Backends register by name in `BACKENDS` (the same way a user's own backend would):
+"llamacpp" (a local GGUF model, the default) and "openai" (any OpenAI-compatible server).
+`make_extractor(settings)` builds the configured one.
+"""
+
+from __future__ import annotations
+
+from ingest.extract.base import (
+    BACKENDS,
+    ChatModel,
+    Extractor,
+    Message,
+    register_backend,
+)
+from ingest.extract.scripted import ScriptedChatModel, ScriptedExtractor
+from ingest.extract.slm import SLMExtractor
+from kb.errors import BackendError
+from kb.settings import Settings
+
+
+def _llamacpp(settings: Settings) -> ChatModel:
+    from ingest.extract.llamacpp import LlamaCppModel
+
+    return LlamaCppModel(settings.model)
+
+
+register_backend("llamacpp", _llamacpp)
+
+
+def make_chat_model(settings: Settings) -> ChatModel:
+    """The chat model backend named by `settings.backend`."""
+    factory = BACKENDS.get(settings.backend)
+    if factory is None:
+        known = ", ".join(sorted(BACKENDS))
+        raise BackendError(f"unknown backend (known: {known})", source=settings.backend)
+    return factory(settings)
+
+
+def make_extractor(settings: Settings) -> Extractor:
+    """An SLMExtractor over the configured backend, with the per-article time limit."""
+    return SLMExtractor(make_chat_model(settings), timeout=settings.extract_timeout)
+
+
+__all__ = [
+    "BACKENDS",
+    "ChatModel",
+    "Extractor",
+    "Message",
+    "SLMExtractor",
+    "ScriptedChatModel",
+    "ScriptedExtractor",
+    "make_chat_model",
+    "make_extractor",
+    "register_backend",
+]

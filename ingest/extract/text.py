@@ -1,0 +1,249 @@
+"""Text helpers for extraction: sentences, evidence checks and mined candidates.
+
+Everything here works on the article text alone (no model), so each row's evidence can
+be checked and each mined term traced back to the article.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+_WS = re.compile(r"\s+")
+# Markdown furniture at the start of a line: list bullets, quotes, headings, numbering.
+_LINE_MARK = re.compile(r"^(?:[#>*\-+]+|\d+[.)])\s+")
+_SENT_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+_IMAGE_OR_LINK_LINE = re.compile(r"^!?\[[^\]]*\]\([^)]*\)\s*$")
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’\-]*")
+
+_STOPWORDS_TEXT = """a about above after again against all also am an and any are as at be
+    because been
+    being below between both but by can could did do does doing down during each even few for
+    from further had has have having he her here hers herself him himself his how however i if
+    in into is it its itself just like made make makes many may me might more most much must my
+    myself new no nor not now of off often on once one only or other our ours ourselves out over
+    own per rather same she should so some such than that the their theirs them themselves then
+    there these they this those through to too under until up upon us use used uses using very
+    via was we were what when where which while who whom why will with within without would yet
+    you your yours yourself"""
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+
+
+def normalize(text: str) -> str:
+    """Collapse every run of whitespace to one space."""
+    return _WS.sub(" ", text).strip()
+
+
+def _fold(text: str) -> str:
+    # Case- and quote-insensitive form used only to *locate* a quote; the stored evidence
+    # is always cut from the article text itself.
+    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    return normalize(text).lower()
+
+
+def is_verbatim(quote: str, text: str) -> bool:
+    """Whether `quote` occurs in `text` after whitespace normalisation."""
+    quote = normalize(quote)
+    return bool(quote) and quote in normalize(text)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of the article, verbatim, with its position (0 = first)."""
+
+    text: str
+    index: int
+
+    @property
+    def words(self) -> int:
+        """Number of words."""
+        return len(self.text.split())
+
+
+def sentences(text: str, *, min_words: int = 5, max_words: int = 80) -> list[Sentence]:
+    """The article's prose sentences, each a verbatim span of the normalised text.
+
+    Markdown bullets, quote marks and headings are cut off the front of a line (the rest is
+    still verbatim); headings, image lines and very short fragments are skipped.
+    """
+    out: list[Sentence] = []
+    for raw_line in text.splitlines():
+        line = normalize(raw_line)
+        if not line or line.startswith("#") or _IMAGE_OR_LINK_LINE.match(line):
+            continue
+        while _LINE_MARK.match(line):
+            line = _LINE_MARK.sub("", line, count=1)
+        for part in _SENT_END.split(line):
+            part = part.strip()
+            n = len(part.split())
+            if min_words <= n <= max_words and _WORD.search(part):
+                out.append(Sentence(part, len(out)))
+    return out
+
+
+def best_sentence(quote: str, candidates: list[Sentence]) -> Sentence | None:
+    """The candidate sentence sharing most content words with `quote` (None when none do)."""
+    words = content_words(quote)
+    if not words:
+        return None
+    scored = [(len(words & content_words(s.text)) / len(words), -s.index, s) for s in candidates]
+    scored = [x for x in scored if x[0] > 0]
+    if not scored:
+        return None
+    return max(scored, key=lambda x: (x[0], x[1]))[2]
+
+
+def locate(quote: str, text: str) -> str | None:
+    """The span of `text` matching `quote` (case/quote-insensitive), cut from `text` itself."""
+    quote_n, text_n = normalize(quote), normalize(text)
+    if not quote_n:
+        return None
+    if quote_n in text_n:
+        return quote_n
+    start = _fold(text_n).find(_fold(quote_n))
+    if start < 0:
+        return None
+    # _fold keeps lengths on normalised text, so the offsets carry over.
+    return text_n[start : start + len(quote_n)]
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-cased words of a text minus stopwords."""
+    return {w.lower() for w in _WORD.findall(text) if w.lower() not in STOPWORDS and len(w) > 2}
+
+
+_TERM = re.compile(
+    r"\b(?:[A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*)(?:\s+(?:[A-Z0-9][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*))*"
+)
+_ACRONYM = re.compile(r"\(([A-Z][A-Za-z0-9-]{1,10}s?)\)")
+
+
+def named_terms(text: str) -> list[tuple[str, int]]:
+    """Capitalised names, acronyms and model names in the text, with their counts.
+
+    A sentence's first word counts only when it looks like a name (an acronym, a digit,
+    or inner capitals), so "Being lightweight" does not become a term.
+    """
+    counts: Counter[str] = Counter()
+    for sent in sentences(text, min_words=1, max_words=1000):
+        body = re.sub(r"^[A-Za-z ]{1,40}:\s+", "", sent.text)  # "Label: " bullet headings
+        for m in _TERM.finditer(body):
+            term = m.group(0).strip(" .-")
+            words = term.split()
+            while words and (
+                words[0].lower() in STOPWORDS or (m.start() == 0 and not _looks_named(words[0]))
+            ):
+                words = words[1:]
+                if m.start() == 0 and words and _looks_named(words[0]):
+                    break
+            while words and words[-1].lower() in STOPWORDS:
+                words = words[:-1]
+            term = " ".join(words)
+            if len(term) >= 2 and (len(words) > 1 or _looks_named(term) or m.start() > 0):
+                counts[term] += 1
+    for m in _ACRONYM.finditer(text):
+        counts[m.group(1)] += 0
+    return counts.most_common()
+
+
+def _looks_named(word: str) -> bool:
+    return (
+        any(c.isdigit() for c in word)
+        or sum(c.isupper() for c in word) >= 2
+        or ("-" in word and word[0].isupper())
+    )
+
+
+def noun_phrases(text: str, *, max_len: int = 3) -> list[tuple[str, int]]:
+    """Frequent runs of 1-3 content words (lower case), most frequent first."""
+    counts: Counter[str] = Counter()
+    for sent in sentences(text, min_words=1, max_words=1000):
+        words = [w.lower() for w in _WORD.findall(sent.text)]
+        run: list[str] = []
+        for w in [*words, ""]:
+            if w and w not in STOPWORDS and len(w) > 2:
+                run.append(w)
+                continue
+            for n in range(1, max_len + 1):
+                for i in range(len(run) - n + 1):
+                    counts[" ".join(run[i : i + n])] += 1
+            run = []
+    return [(p, c) for p, c in counts.most_common() if c >= 2 or " " in p]
+
+
+def truncate_words(text: str, limit: int) -> str:
+    """The first `limit` words of a text, ending at a sentence end when one is near."""
+    words = text.split()
+    if len(words) <= limit:
+        return " ".join(words)
+    cut = " ".join(words[:limit])
+    end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
+    return cut[: end + 1] if end > len(cut) // 2 else cut
+
+
+_LABEL = re.compile(r"^([A-Z][A-Za-z0-9&,'’\- ]{2,60}):\s+(.+)$")
+
+
+def split_label(sentence: str) -> tuple[str, str]:
+    """Split a bullet like "Cost-Effectiveness: SLMs offer ..." into (label, rest)."""
+    m = _LABEL.match(sentence)
+    if m and len(m.group(1).split()) <= 6:
+        body = m.group(2)
+        return m.group(1).strip(), body[:1].upper() + body[1:]
+    return "", sentence
+
+
+_CHATTER = re.compile(
+    r"^(?:(?:this|the) (?:sentence|text|article|passage)\b[^,.]*?\b(?:is|shows|raises|"
+    r"highlights|feeds|suggests|describes|discusses)\b(?: (?:a|an|the))?(?: (?:concern|worry|"
+    r"trend|topic|debate|classic example))?(?: (?:about|of|that|on))?\s*)",
+    re.I,
+)
+
+
+def first_sentence(answer: str) -> str:
+    """The first sentence of a model answer, minus "This sentence raises ..." openers."""
+    text = normalize(answer.replace("*", "").replace("#", "")).strip(" \"'")
+    if not text:
+        return ""
+    parts = _SENT_END.split(text, maxsplit=1)
+    text = parts[0].strip()
+    text = _CHATTER.sub("", text).strip(" :,")
+    if text:
+        text = text[:1].upper() + text[1:]
+        if text[-1] not in ".!?":
+            text += "."
+    return text
+
+
+_NUMBER = re.compile(r"\d[\d,.]*")
+
+
+def grounded(answer: str, text: str, *, min_overlap: float = 0.5) -> bool:
+    """Whether a model answer stays within the article: no names or numbers the article
+    lacks, and at least `min_overlap` of its content words found in the article."""
+    if not answer or len(answer.split()) < 2:
+        return False
+    folded = _fold(text)
+    words = _WORD.findall(answer)
+    for i, w in enumerate(words):
+        is_name = i > 0 and (w[0].isupper() or _looks_named(w))
+        if is_name and w.lower() not in folded:
+            return False
+    if any(n.strip(".,") not in text for n in _NUMBER.findall(answer)):
+        return False
+    content = content_words(answer)
+    if not content:
+        return False
+    found = sum(1 for w in content if w in folded)
+    return found / len(content) >= min_overlap
+
+
+def short_name(sentence: str, *, max_words: int = 6) -> str:
+    """A short extractive name for a sentence: its leading words up to a clause break."""
+    head = re.split(r"[,;:(]| - | – ", sentence, maxsplit=1)[0]
+    words = head.split()[:max_words]
+    while words and words[-1].lower() in STOPWORDS:
+        words.pop()
+    return " ".join(words).strip(" .") or sentence[:60]
