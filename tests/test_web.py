@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import io
+import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
+from ingest.extract import ScriptedExtractor
 from kb.embed import HashEmbedder, MiniLMEmbedder
 from kb.records import KINDS
+from kb.settings import Settings
 from kb.store import Store
 from tests.web_fixtures import app_for, fill_store, make_article, sample_articles
 
@@ -153,3 +160,153 @@ def test_search_with_minilm_finds_a_paraphrase(tmp_path_factory: pytest.TempPath
     first = page.select_one("li.hit")
     assert first is not None
     assert "robots" in first.select_one(".from a").get_text().lower()
+
+
+def table_cells(page: BeautifulSoup) -> list[list[str]]:
+    """The text of every body cell of the table on a page, evidence left out."""
+    rows = []
+    for tr in page.select("table.rows tbody tr"):
+        for details in tr.select("details"):
+            details.decompose()
+        rows.append([td.get_text().strip() for td in tr.select("td")])
+    return rows
+
+
+def test_table_sorts_filters_and_pages(client: TestClient, hash_store: Store) -> None:
+    total = sum(len(a.signals) for a in hash_store.list_articles())
+    page = soup(client.get("/tables/signals", params={"sort": "name", "dir": "asc"}))
+    headers = [th.get_text(strip=True).strip(" ▲▼") for th in page.select("table.rows th")]
+    assert headers[:6] == ["name", "description", "change", "10-year", "driving-force", "relevancy"]
+    names = [row[0] for row in table_cells(page)]
+    assert len(names) == total
+    assert names == sorted(names, key=str.lower)
+    assert page.select_one("th[aria-sort=ascending]").get_text(strip=True).startswith("name")
+    flip = page.select_one("th.col-name a")["href"]
+    assert "dir=desc" in flip
+    desc = [r[0] for r in table_cells(soup(client.get("/tables/signals" + flip)))]
+    assert desc == sorted(names, key=str.lower, reverse=True)
+    by_relevancy = client.get("/api/tables/signals", params={"sort": "relevancy"}).json()
+    values = [r["relevancy"] for r in by_relevancy["rows"]]
+    assert values == sorted(values, reverse=True)
+    filtered = client.get("/api/tables/signals", params={"q": "robots"}).json()
+    assert filtered["total"] == 2
+    assert all("robots" in r["name"].lower() + r["description"].lower() for r in filtered["rows"])
+    paged = client.get("/api/tables/signals", params={"per_page": 3, "page": 2}).json()
+    assert len(paged["rows"]) == 3 and paged["has_next"]
+    assert client.get("/tables/concerns", params={"sort": "change"}).status_code == 422
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet", "json", "md"])
+def test_export_downloads_exactly_the_rows_shown(client: TestClient, fmt: str) -> None:
+    params = {"sort": "name", "dir": "desc", "per_page": 3, "page": 2, "min_relevancy": 4}
+    page = soup(client.get("/tables/signals", params=params))
+    shown = table_cells(page)
+    link = page.select_one(f"a.export[data-format={fmt}]")["href"]
+    response = client.get(link)
+    assert response.status_code == 200
+    assert f".{fmt}" in response.headers["content-disposition"]
+    data = io.BytesIO(response.content)
+    if fmt == "md":
+        lines = response.text.strip().splitlines()[2:]
+        frame = pd.DataFrame([[c.strip() for c in line.strip("|").split("|")] for line in lines])
+    else:
+        reader = {
+            "csv": pd.read_csv,
+            "xlsx": pd.read_excel,
+            "parquet": pd.read_parquet,
+            "json": pd.read_json,
+        }[fmt]
+        frame = reader(data, dtype=str) if fmt != "parquet" else reader(data).astype(str)
+    exported = [[str(v) for v in row] for row in frame.fillna("").to_numpy().tolist()]
+    assert exported == shown
+    assert len(shown) == 3
+
+
+def test_openapi_docs_page_is_local(client: TestClient) -> None:
+    response = client.get("/docs")
+    page = soup(response)
+    paths = [h.get_text() for h in page.select(".endpoint h2")]
+    assert "GET /api/search" in paths and "POST /api/ingest" in paths
+    assert not [
+        s for s in page.select("script[src], link[href]") if "//" in (s.get("src") or s.get("href"))
+    ]
+    assert client.get("/openapi.json").json()["info"]["title"] == "signalkb"
+
+
+def test_guard_token_loopback_and_cross_site_posts(hash_store: Store, tmp_path: Path) -> None:
+    with TestClient(app_for(hash_store), base_url="http://192.0.2.10") as remote:
+        assert remote.get("/").status_code == 403
+    settings = Settings(home=hash_store.home, token="s3cret")
+    with TestClient(app_for(hash_store, settings), base_url="http://192.0.2.10") as remote:
+        refused = remote.get("/search")
+        assert refused.status_code == 401 and "token" in soup(refused).select_one("main").get_text()
+        assert (
+            remote.get("/api/search", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        )
+        assert (
+            remote.get("/api/search", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        )
+        assert remote.get("/", params={"token": "s3cret"}).status_code == 200
+        assert remote.get("/tables/signals").status_code == 200, "the cookie carries the token"
+    with TestClient(app_for(hash_store), base_url="http://127.0.0.1") as local:
+        hostile = local.post(
+            "/ingest",
+            data={"urls": "https://example.org/"},
+            headers={"Origin": "https://evil.example"},
+        )
+        assert hostile.status_code == 403
+        assert local.get("/articles/x/delete").status_code == 405
+
+
+def test_delete_is_post_only_and_removes_the_article(tmp_path: Path) -> None:
+    store = fill_store(tmp_path / "kb", HashEmbedder(), sample_articles()[:2])
+    gone = store.list_articles()[0]
+    with TestClient(app_for(store), base_url="http://127.0.0.1") as local:
+        assert local.get(f"/api/articles/{gone.id}/delete").status_code == 405
+        answer = local.post(f"/api/articles/{gone.id}/delete")
+        assert answer.json()["deleted"] == gone.id
+        assert local.get(f"/articles/{gone.id}").status_code == 404
+    assert store.count()["articles"] == 1
+
+
+def wait_for_job(http: TestClient, job_id: str, timeout: float = 60) -> dict[str, Any]:
+    """Poll a job's JSON twin until it is done."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = http.get(f"/api/ingest/{job_id}").json()["job"]
+        if job["done"]:
+            return job  # type: ignore[no-any-return]
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+def test_ingest_job_reports_each_article_and_retries_failures(
+    tmp_path: Path, fixture_server: str
+) -> None:
+    store = Store(tmp_path / "kb", embedder=HashEmbedder())
+    settings = Settings(home=store.home, allow_private=True)
+    app = app_for(store, settings, extractor_factory=ScriptedExtractor)
+    good = f"{fixture_server}/open-weights-clinics.html"
+    missing = f"{fixture_server}/no-such-page.html"
+    with TestClient(app, base_url="http://127.0.0.1") as local:
+        assert local.post("/ingest", data={"urls": "/etc/passwd"}).status_code == 422
+        started = local.post(
+            "/ingest", data={"urls": f"{good}\n{missing}\n"}, follow_redirects=False
+        )
+        assert started.status_code == 303
+        job_id = started.headers["location"].rsplit("/", 1)[1]
+        job = wait_for_job(local, job_id)
+        statuses = {e["source"]: e for e in job["entries"]}
+        assert statuses[good]["status"] == "stored"
+        assert statuses[missing]["status"] == "failed" and "404" in statuses[missing]["message"]
+        page = soup(local.get(f"/ingest/{job_id}"))
+        assert page.select_one("form.retry").get("hidden") is None
+        article_link = page.select_one("td.article a")["href"]
+        assert soup(local.get(article_link)).select_one("h1").get_text()
+        answer = local.post(f"/api/ingest/{job_id}/retry")
+        assert answer.status_code == 202 and "job" in answer.json(), answer.text
+        retried = answer.json()["job"]
+        assert [e["source"] for e in retried["entries"]] == [missing]
+        assert wait_for_job(local, retried["id"])["entries"][0]["status"] == "failed"
+        assert local.get("/api/ingest").json()["jobs"][0]["retry_of"] == job_id
+    assert store.count()["articles"] == 1

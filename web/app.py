@@ -7,6 +7,8 @@ and for `?format=json` (web.render). Errors become a friendly page, never a trac
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from kb.settings import Settings
 from kb.store import Store
 from web.guard import COOKIE, refusal
 from web.render import make_templates, respond
-from web.routes import articles, search
+from web.routes import articles, docs, ingest, search, tables
 from web.state import AppState, ExtractorFactory, StoreFactory
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -48,6 +50,14 @@ def _default_extractor_factory(settings: Settings) -> ExtractorFactory:
     return factory
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    jobs = app.state.signalkb.jobs
+    if jobs is not None:
+        jobs.close()
+
+
 def create_app(
     settings: Settings,
     *,
@@ -70,6 +80,7 @@ def create_app(
         version="0.1.0",
         docs_url=None,
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.signalkb = AppState(
         settings,
@@ -78,7 +89,7 @@ def create_app(
     )
     app.state.templates = make_templates()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (search, articles):
+    for module in (search, articles, tables, ingest, docs):
         app.include_router(module.router)
     _add_error_pages(app)
 
@@ -105,7 +116,8 @@ def _error(request: Request, status: int, title: str, detail: Any) -> Response:
 def _add_error_pages(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        title = "Page not found" if exc.status_code == 404 else "Request refused"
+        titles = {404: "Page not found", 422: "Some filters are not valid"}
+        title = titles.get(exc.status_code, "Request refused")
         return _error(request, exc.status_code, title, exc.detail)
 
     @app.exception_handler(RequestValidationError)

@@ -1,0 +1,80 @@
+"""The rows of one kind across all articles, filtered, sorted and paged as a table page shows them.
+
+The export buttons send the same parameters to `/tables/{kind}/export`, which runs the same
+`table_view` and writes exactly the rows and columns of that page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pandas as pd
+
+from kb.export import FORMATS, export_frame, render
+from kb.records import ITEM_TYPES, Kind
+from kb.store import Store
+
+Direction = Literal["asc", "desc"]
+EXPORT_FORMATS = FORMATS
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "parquet": "application/vnd.apache.parquet",
+    "json": "application/json",
+    "md": "text/markdown; charset=utf-8",
+}
+
+
+def table_columns(kind: Kind) -> list[tuple[str, str]]:
+    """(field, header) of the columns a table page shows for `kind`."""
+    return [*ITEM_TYPES[kind].columns, ("relevancy", "relevancy"), ("title", "article")] + [
+        ("published", "published")
+    ]
+
+
+@dataclass
+class TableView:
+    """One page of a table: its rows (with article id and evidence), total and paging."""
+
+    kind: Kind
+    columns: list[tuple[str, str]]
+    frame: pd.DataFrame
+    total: int
+    has_next: bool
+
+
+def table_view(
+    store: Store,
+    kind: Kind,
+    *,
+    q: str = "",
+    min_relevancy: int = 1,
+    sort: str = "relevancy",
+    direction: Direction = "desc",
+    page: int = 1,
+    per_page: int = 25,
+) -> TableView:
+    """Filter rows by text and relevancy, sort by one column (ties keep the stored order), page."""
+    columns = table_columns(kind)
+    frame = export_frame(store, kind, min_relevancy=min_relevancy)
+    if q.strip():
+        text_fields = [f for f, _ in columns if f != "relevancy"]
+        haystack = frame[text_fields].astype(str).agg(" ".join, axis=1).str.lower()
+        frame = frame[haystack.str.contains(q.strip().lower(), regex=False)]
+    key = None if sort == "relevancy" else (lambda s: s.astype(str).str.lower())
+    frame = frame.sort_values(sort, ascending=direction == "asc", kind="stable", key=key)
+    start = (page - 1) * per_page
+    shown = frame.iloc[start : start + per_page].reset_index(drop=True)
+    return TableView(kind, columns, shown, len(frame), len(frame) > start + per_page)
+
+
+def export_shown(view: TableView, fmt: str) -> bytes:
+    """The page as displayed (visible columns under their visible headers) as a file."""
+    fields = [f for f, _ in view.columns]
+    return render(view.frame[fields].rename(columns=dict(view.columns)), fmt, kind=view.kind)
+
+
+def rows_for_page(view: TableView) -> list[dict[str, Any]]:
+    """The page's rows as plain dicts (every stored field, for HTML and JSON)."""
+    return view.frame.to_dict(orient="records")  # type: ignore[return-value]
