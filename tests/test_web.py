@@ -310,3 +310,40 @@ def test_ingest_job_reports_each_article_and_retries_failures(
         assert wait_for_job(local, retried["id"])["entries"][0]["status"] == "failed"
         assert local.get("/api/ingest").json()["jobs"][0]["retry_of"] == job_id
     assert store.count()["articles"] == 1
+
+
+def hit_articles(http: TestClient, **params: Any) -> set[str]:
+    """Titles of the articles whose rows a search returns."""
+    hits = http.get("/api/search", params={"per_page": 100, **params}).json()["hits"]
+    return {h["title"] for h in hits}
+
+
+def test_search_filters_narrow_results_and_stay_in_the_url(client: TestClient) -> None:
+    everything = hit_articles(client, q="models")
+    assert len(everything) == 4
+    march = hit_articles(client, q="models", since="2024-03-01", until="2024-03-31")
+    assert march == {"Robots in warehouses", "Agents that browse"}
+    assert hit_articles(client, q="models", site="robots.example") == {"Robots in warehouses"}
+    assert hit_articles(client, q="models", technology="Mistral 7B for browsing agents") == {
+        "Agents that browse"
+    }
+    assert "Robots in warehouses" in hit_articles(client, q="models", theme="language models")
+    page = soup(client.get("/search", params={"q": "models", "site": "robots.example"}))
+    assert page.select_one("details.filters").has_attr("open")
+    assert page.select_one("input[name=site]")["value"] == "robots.example"
+    share = page.select_one(".share a")["href"]
+    assert "site=robots.example" in share and "q=models" in share
+    assert client.get("/search", params={"q": "x", "since": "last year"}).status_code == 422
+
+
+def test_similar_articles_and_similar_rows(client: TestClient, hash_store: Store) -> None:
+    article = hash_store.get("https://example.org/slm")
+    page = soup(client.get(f"/articles/{article.id}"))
+    similar = [a.get_text() for a in page.select("ul.similar-articles a")]
+    assert similar and article.title not in similar
+    row_link = page.select_one("#signals a.similar")["href"]
+    row_page = soup(client.get(row_link))
+    assert row_page.select_one("h1").get_text() == article.signals[0].name
+    others = row_page.select("section.similar li.hit")
+    assert others and all(row_link not in a["href"] for a in row_page.select("section.similar a"))
+    assert client.get("/rows/nope:signals:0").status_code == 404

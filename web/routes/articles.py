@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from web.data import article_record, article_tables
+from kb.search import similar_articles, similar_items
+from web.data import article_brief, article_record, article_tables, columns, stored_row
 from web.render import respond, wants_json
 from web.state import StoreDep
 
 router = APIRouter()
+SIMILAR = 5
 
 
 @router.get("/articles/{article_id}", include_in_schema=False)
@@ -22,8 +24,29 @@ def article_page(request: Request, article_id: str, store: StoreDep) -> Response
     context: dict[str, Any] = {
         "article": article_record(article),
         "tables": article_tables(article),
+        "similar_articles": [
+            {**article_brief(other), "similarity": round(score, 4)}
+            for other, score in similar_articles(store, article.id, limit=SIMILAR)
+        ],
     }
     return respond(request, "article.html", context)
+
+
+@router.get("/rows/{item_id}", include_in_schema=False)
+@router.get("/api/rows/{item_id}", summary="One row and the rows closest to it in meaning")
+def row_page(request: Request, item_id: str, store: StoreDep) -> Response:
+    """A row of a table, its article, and similar rows from every article."""
+    index = store.index
+    at = index.pos.get(item_id)
+    if at is None:
+        raise HTTPException(404, "No row with this id.")
+    row = index.item(at)
+    context = {
+        "row": stored_row(row),
+        "columns": columns(row.kind),
+        "similar": [stored_row(h.row, h.score) for h in similar_items(store, item_id, limit=10)],
+    }
+    return respond(request, "row.html", context)
 
 
 @router.post("/articles/{article_id}/delete", include_in_schema=False)

@@ -1,14 +1,15 @@
-"""The search page (also the home page): one box, rows that match by meaning."""
+"""The search page (also the home page): one box, rows that match by meaning and keyword."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from kb.records import KINDS, Kind
-from kb.search import search
+from kb.search import Mode, search
 from web.data import article_brief, stored_row
 from web.render import respond
 from web.state import StoreDep
@@ -19,29 +20,43 @@ PER_PAGE = 20
 
 @router.get("/", include_in_schema=False)
 @router.get("/search", include_in_schema=False)
-@router.get("/api/search", summary="Search the rows of every table by meaning")
+@router.get("/api/search", summary="Search the rows of every table")
 def search_page(
     request: Request,
     store: StoreDep,
     q: Annotated[str, Query(max_length=500, description="free-text query")] = "",
     kind: Annotated[list[Kind], Query(description="tables to search (all when empty)")] = [],  # noqa: B006
     min_relevancy: Annotated[int, Query(ge=1, le=5)] = 1,
+    since: Annotated[date | None, Query(description="published on or after")] = None,
+    until: Annotated[date | None, Query(description="published on or before")] = None,
+    site: Annotated[str, Query(max_length=200, description="source site, e.g. example.com")] = "",
+    technology: Annotated[str, Query(max_length=200, description="article names it")] = "",
+    theme: Annotated[str, Query(max_length=200, description="article has this theme")] = "",
+    mode: Annotated[Mode, Query(description="hybrid, vector or keyword ranking")] = "hybrid",
     page: Annotated[int, Query(ge=1, le=500)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = PER_PAGE,
 ) -> Response:
-    """Rows closest in meaning to `q`; with no query, the stored articles."""
-    params: dict[str, Any] = {
-        "q": q,
+    """Rows that best match `q` under the filters; with no query, the stored articles.
+
+    Every parameter is in the URL, so a search can be bookmarked and shared.
+    """
+    filters: dict[str, Any] = {
         "kind": kind,
         "min_relevancy": min_relevancy if min_relevancy > 1 else None,
-        "per_page": per_page if per_page != PER_PAGE else None,
+        "since": since.isoformat() if since else None,
+        "until": until.isoformat() if until else None,
+        "site": site.strip(),
+        "technology": technology.strip(),
+        "theme": theme.strip(),
+        "mode": mode if mode != "hybrid" else None,
     }
+    params = {"q": q, **filters, "per_page": per_page if per_page != PER_PAGE else None}
     start = (page - 1) * per_page
     context: dict[str, Any] = {
         "query": q,
         "kinds": list(KINDS),
-        "selected_kinds": kind,
-        "min_relevancy": min_relevancy,
+        "filters": {**filters, "kind": kind, "min_relevancy": min_relevancy, "mode": mode},
+        "filtered": any(v for k, v in filters.items() if k != "mode"),
         "page": page,
         "per_page": per_page,
         "params": params,
@@ -55,10 +70,19 @@ def search_page(
             q,
             kinds=tuple(kind) or KINDS,
             min_relevancy=min_relevancy,
-            limit=start + per_page + 1,
+            since=since,
+            until=until,
+            site=site.strip() or None,
+            technology=technology.strip() or None,
+            theme=theme.strip() or None,
+            mode=mode,
+            limit=per_page + 1,
+            offset=start,
         )
-        context["hits"] = [stored_row(h.row, h.score) for h in hits[start : start + per_page]]
-        context["has_next"] = len(hits) > start + per_page
+        context["hits"] = [
+            {**stored_row(h.row, h.score), "similarity": h.similarity} for h in hits[:per_page]
+        ]
+        context["has_next"] = len(hits) > per_page
     else:
         articles = store.list_articles()
         context["articles"] = [article_brief(a) for a in articles[start : start + per_page]]
