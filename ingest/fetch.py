@@ -44,7 +44,6 @@ ARTICLE_TYPES = HTML_TYPES | TEXT_TYPES | PDF_TYPES
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _RETRIED = frozenset({429, 500, 502, 503, 504})
-_CHUNK = 65_536
 
 
 class HTTPStatusError(FetchError):
@@ -253,7 +252,8 @@ class Fetcher:
             )
         decoder = _Decoder(response.headers.get("content-encoding", ""), url)
         body = bytearray()
-        for raw in response.iter_raw(_CHUNK):
+        # no chunk size: each network read is checked as it comes (a slow drip never piles up)
+        for raw in response.iter_raw():
             body += decoder.feed(raw, cap - len(body))
             if len(body) > cap:
                 raise TooLargeError(f"body larger than the cap of {cap} bytes", source=url)
