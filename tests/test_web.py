@@ -18,7 +18,8 @@ from kb.embed import HashEmbedder, MiniLMEmbedder
 from kb.records import KINDS
 from kb.settings import Settings
 from kb.store import Store
-from tests.web_fixtures import app_for, fill_store, make_article, sample_articles
+from tests.web_fixtures import XSS, app_for, fill_store, make_article, sample_articles
+from web import charts
 
 
 @pytest.fixture(scope="module")
@@ -347,3 +348,38 @@ def test_similar_articles_and_similar_rows(client: TestClient, hash_store: Store
     others = row_page.select("section.similar li.hit")
     assert others and all(row_link not in a["href"] for a in row_page.select("section.similar a"))
     assert client.get("/rows/nope:signals:0").status_code == 404
+
+
+def test_trends_page_draws_svg_charts_and_opens_each_trend(client: TestClient) -> None:
+    data = client.get("/api/trends", params={"kind": "signals"}).json()
+    assert data["trends"], "the fixture's cost-reduction signals form a trend"
+    page = soup(client.get("/trends", params={"kind": "signals"}))
+    charts = page.select("svg.chart")
+    assert len(charts) >= 3 + len(data["trends"])
+    assert all(svg.get("aria-label") for svg in charts)
+    relevancy_chart = charts[1]
+    counts = [int(r.title.get_text().split(": ")[1]) for r in relevancy_chart.select("rect")]
+    rows = client.get("/api/tables/signals", params={"per_page": 1000}).json()["total"]
+    assert sum(counts) == rows
+    link = page.select_one("table.trends a")["href"]
+    trend_page = soup(client.get(link))
+    assert trend_page.select_one("h1").get_text() == data["trends"][0]["name"]
+    member_rows = trend_page.select("table.rows tbody tr")
+    assert len(member_rows) == data["trends"][0]["size"]
+    articles = trend_page.select("ul.article-list a")
+    assert len(articles) == data["trends"][0]["articles"]
+    assert client.get("/trends/signals/nope:signals:0").status_code == 404
+    assert client.get("/trends", params={"kind": "opinions"}).status_code == 422
+
+
+def test_chart_labels_are_escaped() -> None:
+    svg = str(charts.bar_chart([(XSS, 3)], f"label {XSS}"))
+    parsed = BeautifulSoup(svg, "html.parser")
+    assert not parsed.select("script") and not parsed.select("[onerror]")
+    assert "&lt;script&gt;" in svg
+    assert charts.month_range(["2024-11", "2025-02"]) == [
+        "2024-11",
+        "2024-12",
+        "2025-01",
+        "2025-02",
+    ]

@@ -23,7 +23,7 @@ from kb.settings import Settings
 from kb.store import Store
 from web.guard import COOKIE, refusal
 from web.render import make_templates, respond
-from web.routes import articles, docs, ingest, search, tables
+from web.routes import articles, docs, ingest, search, tables, trends
 from web.state import AppState, ExtractorFactory, StoreFactory
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -89,7 +89,7 @@ def create_app(
     )
     app.state.templates = make_templates()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (search, articles, tables, ingest, docs):
+    for module in (search, articles, tables, trends, ingest, docs):
         app.include_router(module.router)
     _add_error_pages(app)
 

@@ -18,6 +18,8 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from web import charts
+
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 _SAFE_SCHEMES = ("http", "https")
 _WORD = re.compile(r"\w{3,}")
@@ -75,6 +77,13 @@ def make_templates() -> Jinja2Templates:
     env.filters["highlight"] = highlight
     env.globals["query_string"] = query_string
     env.globals["json_href"] = json_href
+    env.globals.update(
+        column_chart=charts.column_chart,
+        bar_chart=charts.bar_chart,
+        sparkline=charts.sparkline,
+        monthly_points=charts.monthly_points,
+        monthly_totals=charts.monthly_totals,
+    )
     return Jinja2Templates(env=env)
 
 

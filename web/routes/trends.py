@@ -1,0 +1,116 @@
+"""Trends: clusters of rows shared by many articles, with server-drawn SVG charts."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
+
+from kb.records import KINDS, Kind
+from kb.store import Store
+from kb.trends import Trend, compute_trends
+from web.charts import month_range
+from web.data import columns, stored_row
+from web.render import respond
+from web.state import StoreDep
+
+router = APIRouter()
+TOP_TECHNOLOGIES = 12
+_cache: dict[tuple[Any, ...], list[Trend]] = {}
+_cache_lock = threading.Lock()
+
+
+def trends_of(store: Store, kind: Kind, since: date | None) -> list[Trend]:
+    """The trends of one kind, computed once per state of the store's row index."""
+    index = store.index
+    live = index.live_slots()
+    key = (id(store), id(index), index.size, len(live), kind, since)
+    with _cache_lock:
+        if key not in _cache:
+            if len(_cache) > 32:
+                _cache.clear()
+            _cache[key] = compute_trends(store, kind=kind, since=since)
+        return _cache[key]
+
+
+def trend_key(trend: Trend) -> str:
+    """A trend's address: the id of its most central row."""
+    return trend.members[0].id
+
+
+def trend_summary(trend: Trend) -> dict[str, Any]:
+    """A trend without its member rows."""
+    return {
+        "key": trend_key(trend),
+        "name": trend.name,
+        "kind": trend.kind,
+        "size": trend.size,
+        "articles": len(trend.article_ids),
+        "first_seen": trend.first_seen,
+        "last_seen": trend.last_seen,
+        "monthly": trend.monthly,
+        "mean_relevancy": trend.mean_relevancy,
+        "momentum": trend.momentum,
+    }
+
+
+def relevancy_counts(store: Store, kind: Kind) -> list[tuple[str, int]]:
+    """How many rows of a kind have each relevancy, 1 to 5."""
+    index = store.index
+    counts = Counter(int(r) for r in index.relevancy[index.live_slots(kind)])
+    return [(str(r), counts.get(r, 0)) for r in range(1, 6)]
+
+
+@router.get("/trends", include_in_schema=False)
+@router.get("/api/trends", summary="Trends of one kind, with chart data")
+def trends_page(
+    request: Request,
+    store: StoreDep,
+    kind: Annotated[Kind, Query(description="table to find trends in")] = "signals",
+    since: Annotated[date | None, Query(description="articles published on or after")] = None,
+) -> Response:
+    """Trends of a kind, their monthly counts, the relevancy spread and the top technologies."""
+    trends = trends_of(store, kind, since)
+    technologies = trends if kind == "technologies" else trends_of(store, "technologies", since)
+    summaries = [trend_summary(t) for t in trends]
+    context = {
+        "kind": kind,
+        "kinds": list(KINDS),
+        "since": since,
+        "trends": summaries,
+        "months": month_range([m for t in summaries for m in t["monthly"]]),
+        "relevancy": relevancy_counts(store, kind),
+        "top_technologies": [(t.name, len(t.article_ids)) for t in technologies[:TOP_TECHNOLOGIES]],
+    }
+    return respond(request, "trends.html", context)
+
+
+@router.get("/trends/{kind}/{key}", include_in_schema=False)
+@router.get("/api/trends/{kind}/{key}", summary="One trend: its rows and articles")
+def trend_page(
+    request: Request,
+    store: StoreDep,
+    kind: Kind,
+    key: str,
+    since: Annotated[date | None, Query(description="articles published on or after")] = None,
+) -> Response:
+    """A trend's monthly course, its member rows and the articles they come from."""
+    trend = next((t for t in trends_of(store, kind, since) if trend_key(t) == key), None)
+    if trend is None:
+        raise HTTPException(404, "No such trend (trends change as articles are added).")
+    titles = {row.article_id: (row.title, row.published) for row in trend.members}
+    context = {
+        "trend": trend_summary(trend),
+        "months": month_range(list(trend.monthly)),
+        "columns": columns(kind),
+        "rows": [stored_row(row) for row in trend.members],
+        "articles": [
+            {"id": aid, "title": titles[aid][0], "published": titles[aid][1]}
+            for aid in trend.article_ids
+        ],
+    }
+    return respond(request, "trend.html", context)
