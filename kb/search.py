@@ -1,20 +1,54 @@
-"""Semantic search over the rows of every article's tables."""
+"""Search over the rows of every article: by meaning, by keyword, or both fused.
+
+Hybrid ranking (the default) runs two searches over the rows that pass the filters, the
+nearest vectors (MiniLM cosine) and the best BM25 keyword scores (bm25s), and fuses their
+ranks by reciprocal rank fusion, so a paraphrase and an exact name ("Phi-3") both find
+their rows. Filters are masks over the store's in-memory index (`kb.index.RowIndex`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Literal
 
-from kb.records import KINDS, Kind
+import numpy as np
+
+from kb.embed import Embedder
+from kb.errors import NotFoundError
+from kb.records import KINDS, Article, Kind
 from kb.store import Store, StoredItem
+
+Mode = Literal["hybrid", "vector", "keyword"]
+RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al. 2009)
+_MIN_DEPTH = 50  # candidates taken from each ranking before fusing
 
 
 @dataclass(frozen=True)
 class Hit:
-    """One search result: a stored row and its score (higher is closer)."""
+    """One search result: a stored row and its score (higher is closer).
+
+    `score` is what the hits are sorted by: in hybrid mode the fused rank score scaled to
+    0..1 (1 = first in both rankings); in vector mode the cosine similarity; in keyword
+    mode the BM25 score. `similarity` and `keyword` keep the two parts where known.
+    """
 
     row: StoredItem
     score: float
+    similarity: float | None = None
+    keyword: float | None = None
+
+
+@lru_cache(maxsize=256)
+def _query_vector(embedder: Embedder, query: str) -> np.ndarray:
+    return np.asarray(embedder.embed([query])[0], dtype=np.float32)
+
+
+def query_vector(store: Store, query: str) -> np.ndarray:
+    """The embedding of a query, remembered for repeated queries."""
+    return _query_vector(store.embedder, query)
 
 
 def search(
@@ -23,22 +57,101 @@ def search(
     *,
     kinds: Sequence[Kind] = KINDS,
     min_relevancy: int = 1,
+    since: date | None = None,
+    until: date | None = None,
+    site: str | None = None,
+    technology: str | None = None,
+    theme: str | None = None,
     limit: int = 10,
+    offset: int = 0,
+    mode: Mode = "hybrid",
 ) -> list[Hit]:
-    """Rows whose meaning is closest to `query`.
+    """Rows that best match `query`, among those passing every filter given.
 
     Args:
         store: the knowledge base.
-        query: free text; it is embedded with the store's embedder.
+        query: free text; embedded with the store's embedder and split into keywords.
         kinds: the tables to search (all five by default).
         min_relevancy: only rows at least this relevant.
-        limit: at most this many hits.
+        since, until: only rows of articles published in this range (inclusive).
+        site: only rows of articles from this site (host, `www.` ignored).
+        technology: only rows of articles that name this technology (GPT 4 = GPT-4).
+        theme: only rows of articles with this theme.
+        limit, offset: the page of results.
+        mode: "hybrid" (vector + BM25, fused), "vector" or "keyword".
 
     Returns:
         Hits, best first.
     """
-    if not query.strip():
+    if not query.strip() or limit <= 0:
         return []
-    vector = store.embedder.embed([query])[0]
-    found = store.query_items(vector, kinds=kinds, min_relevancy=min_relevancy, limit=limit)
-    return [Hit(row, score) for row, score in found]
+    store.check_embedder()
+    index = store.index
+    mask = index.mask(
+        kinds=kinds,
+        min_relevancy=min_relevancy,
+        since=since,
+        until=until,
+        site=site,
+        technology=technology,
+        theme=theme,
+    )
+    want = offset + limit
+    if mode == "vector":
+        found = index.vector_top(query_vector(store, query), mask, want)
+        return [Hit(index.item(at), s, similarity=s) for at, s in found[offset:]]
+    if mode == "keyword":
+        found = index.keyword_top(query, mask, want)
+        return [Hit(index.item(at), s, keyword=s) for at, s in found[offset:]]
+    depth = max(3 * want, _MIN_DEPTH)
+    vector = index.vector_top(query_vector(store, query), mask, depth)
+    keyword = index.keyword_top(query, mask, depth)
+    fused: dict[int, float] = {}
+    for ranking in (vector, keyword):
+        for rank, (at, _) in enumerate(ranking):
+            fused[at] = fused.get(at, 0.0) + 1.0 / (RRF_K + rank + 1)
+    similarity, bm25 = dict(vector), dict(keyword)
+    best = 2.0 / (RRF_K + 1)
+    order = sorted(fused, key=lambda at: (-fused[at], -similarity.get(at, -1.0)))[offset:want]
+    return [Hit(index.item(at), fused[at] / best, similarity.get(at), bm25.get(at)) for at in order]
+
+
+def similar_items(store: Store, item_id: str, limit: int = 10) -> list[Hit]:
+    """Rows closest in meaning to one stored row (itself left out), by cosine.
+
+    Raises:
+        NotFoundError: no row has this id.
+    """
+    index = store.index
+    at = index.pos.get(item_id)
+    if at is None:
+        raise NotFoundError("no row with this id", source=item_id)
+    found = index.vector_top(index.vectors[at], None, limit + 1)
+    return [Hit(index.item(i), s, similarity=s) for i, s in found if i != at][:limit]
+
+
+def similar_articles(store: Store, article_id: str, limit: int = 5) -> list[tuple[Article, float]]:
+    """Articles whose title and summary are closest to one article's, with their cosine.
+
+    Raises:
+        NotFoundError: no article has this id.
+    """
+    vectors = store.article_vectors([article_id])
+    if article_id not in vectors:
+        raise NotFoundError("no article with this id", source=article_id)
+    total = store.articles.count()
+    if total <= 1:
+        return []
+    found = store.articles.query(
+        query_embeddings=[vectors[article_id].tolist()],
+        n_results=min(limit + 1, total),
+        include=["metadatas", "distances"],
+    )
+    out = [
+        (Article.model_validate_json(str(meta["record"])), 1.0 - float(dist))
+        for aid, meta, dist in zip(
+            found["ids"][0], found["metadatas"][0], found["distances"][0], strict=True
+        )
+        if aid != article_id
+    ]
+    return out[:limit]

@@ -168,7 +168,8 @@ class Store:
             metadatas=[{"value": self._generation}],
         )
 
-    def _check_embedder(self) -> None:
+    def check_embedder(self) -> None:
+        """Refuse to mix vectors of two models: StoreError until the store is reindexed."""
         if self.stored_embedder != self.embedder.name:
             raise StoreError(
                 f"the knowledge base was embedded with {self.stored_embedder}, not "
@@ -191,7 +192,7 @@ class Store:
 
         A later article with the same id as an earlier one in `articles` wins.
         """
-        self._check_embedder()
+        self.check_embedder()
         unique = list({a.id: a for a in articles}.values())
         if not unique:
             return
@@ -292,6 +293,14 @@ class Store:
             raise NotFoundError("no article with this id or URL", source=id_or_url)
         return Article.model_validate_json(str(found["metadatas"][0]["record"]))
 
+    def get_many(self, ids: Sequence[str]) -> dict[str, Article]:
+        """The stored articles among these ids, by id (missing ids are left out)."""
+        found = self.articles.get(ids=list(ids), include=["metadatas"]) if ids else {"ids": []}
+        return {
+            aid: Article.model_validate_json(str(meta["record"]))
+            for aid, meta in zip(found["ids"], found.get("metadatas") or [], strict=True)
+        }
+
     def find_by_url(self, url: str) -> Article | None:
         """The article stored under this canonical URL, if any."""
         try:
@@ -389,7 +398,7 @@ class Store:
 
         `filters` are those of `RowIndex.mask`: since, until, site, technology, theme.
         """
-        self._check_embedder()
+        self.check_embedder()
         index = self.index
         mask = index.mask(kinds=kinds, min_relevancy=min_relevancy, **filters)
         query = np.asarray(vector, dtype=np.float32)

@@ -1,30 +1,57 @@
-"""`signalkb export`: tables out."""
+"""`signalkb export`: tables out, in the formats people open."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import click
 
 from kb.cli import Context, cli
-from kb.records import KINDS
+from kb.cli.kb_cmds import DateOrAge
+from kb.export import EXPORT_KINDS, FORMATS
 
 
 @cli.command()
-@click.option("--kind", type=click.Choice([*KINDS, "all"]), default="all", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["csv", "md", "json"]), default="csv", show_default=True)
+@click.option(
+    "--kind",
+    type=click.Choice(EXPORT_KINDS),
+    default="all",
+    show_default=True,
+    help="One table, the articles, or all (json: whole records, the backup `import` reads).",
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
+@click.option("--min-relevancy", type=click.IntRange(1, 5), default=1, show_default=True)
+@click.option("--since", type=DateOrAge(), default=None, help="YYYY-MM-DD or an age like 30d.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None)
 @click.pass_obj
-def export(ctx: Context, kind: str, fmt: str, output: Path | None) -> None:
-    """Export one table (or all) across all articles.
+def export(
+    ctx: Context,
+    kind: str,
+    fmt: str,
+    min_relevancy: int,
+    since: date | None,
+    output: Path | None,
+) -> None:
+    """Export one table, the articles, or everything, across all articles.
+
+    Every row carries its article's title, URL and date. csv and xlsx cells that a
+    spreadsheet would run as formulas are neutralised; xlsx with --kind all has one sheet
+    per kind.
 
     Example usage:
 
         signalkb export --kind signals --format csv -o signals.csv
+        signalkb export --kind all --format xlsx --min-relevancy 4 -o kb.xlsx
+        signalkb export --kind all --format json -o backup.json
     """
-    from kb.export import export as run_export
-    from kb.export import write
+    from kb.export import export_bytes
 
-    write(run_export(ctx.store, kind, fmt), output)
-    if output is not None:
+    data = export_bytes(ctx.store, kind, fmt, min_relevancy=min_relevancy, since=since)
+    if output is None:
+        if fmt in ("xlsx", "parquet"):
+            raise click.UsageError(f"--format {fmt} is binary: give a file with -o")
+        click.echo(data.decode("utf-8"), nl=False)
+    else:
+        output.write_bytes(data)
         click.echo(f"wrote {output}", err=True)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import click
 
 from kb.cli import Context, cli
+from kb.cli.kb_cmds import DateOrAge
 from kb.markdown import record_markdown
 from kb.records import KINDS
 
@@ -23,12 +25,19 @@ def list_articles(ctx: Context, as_json: bool) -> None:
     """
     for article in ctx.store.list_articles():
         if as_json:
-            click.echo(json.dumps({
-                "id": article.id, "title": article.title, "url": article.url,
-                "published": article.published.isoformat() if article.published else None,
-                "incomplete": article.incomplete,
-                **{kind: len(article.items(kind)) for kind in KINDS},
-            }, ensure_ascii=False))
+            click.echo(
+                json.dumps(
+                    {
+                        "id": article.id,
+                        "title": article.title,
+                        "url": article.url,
+                        "published": article.published.isoformat() if article.published else None,
+                        "incomplete": article.incomplete,
+                        **{kind: len(article.items(kind)) for kind in KINDS},
+                    },
+                    ensure_ascii=False,
+                )
+            )
         else:
             date = article.published.isoformat() if article.published else "----------"
             click.echo(f"{article.id}  {date}  {article.title}")
@@ -56,30 +65,74 @@ def show(ctx: Context, id_or_url: str, fmt: str) -> None:
 @click.argument("query")
 @click.option("--kind", type=click.Choice(KINDS), multiple=True, help="Search only this table.")
 @click.option("--min-relevancy", type=click.IntRange(1, 5), default=1, show_default=True)
+@click.option("--since", type=DateOrAge(), default=None, help="YYYY-MM-DD or an age like 30d.")
+@click.option("--until", type=DateOrAge(), default=None, help="YYYY-MM-DD or an age like 7d.")
+@click.option("--site", default=None, help="Only articles from this site.")
+@click.option("--technology", default=None, help="Only articles naming this technology.")
+@click.option("--theme", default=None, help="Only articles with this theme.")
+@click.option(
+    "--mode",
+    type=click.Choice(["hybrid", "vector", "keyword"]),
+    default="hybrid",
+    show_default=True,
+)
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit.")
 @click.pass_obj
 def search(
-    ctx: Context, query: str, kind: tuple[str, ...], min_relevancy: int, limit: int, as_json: bool
+    ctx: Context,
+    query: str,
+    kind: tuple[str, ...],
+    min_relevancy: int,
+    since: date | None,
+    until: date | None,
+    site: str | None,
+    technology: str | None,
+    theme: str | None,
+    mode: str,
+    limit: int,
+    as_json: bool,
 ) -> None:
-    """Semantic search over the rows of every article.
+    """Search the rows of every article by meaning and keywords (hybrid by default).
 
     Example usage:
 
         signalkb search "smaller models replace big ones" --kind signals
+        signalkb search "Phi-3" --since 2024-01-01 --min-relevancy 3 --json
     """
     from kb.search import search as run_search
 
-    kinds = tuple(kind) or KINDS
-    hits = run_search(ctx.store, query, kinds=kinds, min_relevancy=min_relevancy, limit=limit)  # type: ignore[arg-type]
+    hits = run_search(
+        ctx.store,
+        query,
+        kinds=tuple(kind) or KINDS,  # type: ignore[arg-type]
+        min_relevancy=min_relevancy,
+        since=since,
+        until=until,
+        site=site,
+        technology=technology,
+        theme=theme,
+        limit=limit,
+        mode=mode,  # type: ignore[arg-type]
+    )
     for hit in hits:
         row = hit.row
         if as_json:
-            click.echo(json.dumps({
-                "score": round(hit.score, 4), "kind": row.kind, "id": row.id,
-                **row.item.model_dump(), "article_id": row.article_id,
-                "title": row.title, "url": row.url, "published": row.published,
-            }, ensure_ascii=False))
+            click.echo(
+                json.dumps(
+                    {
+                        "score": round(hit.score, 4),
+                        "kind": row.kind,
+                        "id": row.id,
+                        **row.item.model_dump(),
+                        "article_id": row.article_id,
+                        "title": row.title,
+                        "url": row.url,
+                        "published": row.published,
+                    },
+                    ensure_ascii=False,
+                )
+            )
         else:
             click.echo(
                 f"{hit.score:.3f}  {row.kind:<12} {row.item.name} ({row.item.relevancy})"

@@ -1,0 +1,198 @@
+"""`signalkb import`, `reindex`, `delete`, `stats`, `trends` and `digest`: keeping the
+knowledge base and reading it as a whole."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from kb.cli import Context, cli
+from kb.errors import StoreError
+from kb.records import KINDS, Article
+
+_AGE = re.compile(r"^(\d+)([dwmy])$")
+_AGE_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
+
+
+class DateOrAge(click.ParamType):
+    """A date (YYYY-MM-DD) or an age before today (7d, 2w, 3m, 1y)."""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        """Parse the option's value into a date."""
+        if isinstance(value, date):
+            return value
+        text = str(value).strip().lower()
+        if match := _AGE.match(text):
+            return date.today() - timedelta(days=int(match[1]) * _AGE_DAYS[match[2]])
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            self.fail(f"{value!r} is neither YYYY-MM-DD nor an age like 7d", param, ctx)
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.pass_obj
+def import_records(ctx: Context, file: Path) -> None:
+    """Load records from `signalkb export --kind all --format json`, without re-extracting.
+
+    Records already stored unchanged are skipped, so importing a file twice changes
+    nothing; a stored record that differs is replaced, unless it was ingested later.
+
+    Example usage:
+
+        signalkb import backup.json
+    """
+    try:
+        raw = json.loads(file.read_text(encoding="utf-8"))
+        articles = [Article.model_validate(record) for record in raw]
+    except (json.JSONDecodeError, ValidationError, TypeError) as exc:
+        raise StoreError(f"not a signalkb records file: {exc}", source=str(file)) from exc
+    store = ctx.store
+    existing = store.get_many([a.id for a in articles])
+    fresh, changed, kept = [], 0, 0
+    for article in articles:
+        old = existing.get(article.id)
+        if old is None:
+            fresh.append(article)
+        elif old == article or (
+            old.ingested_at and article.ingested_at and old.ingested_at > article.ingested_at
+        ):
+            kept += 1
+        else:
+            fresh.append(article)
+            changed += 1
+    for start in range(0, len(fresh), 200):
+        store.add_many(fresh[start : start + 200])
+    click.echo(f"{len(fresh) - changed} added, {changed} replaced, {kept} unchanged")
+
+
+@cli.command()
+@click.pass_obj
+def reindex(ctx: Context) -> None:
+    """Rebuild every embedding from the stored records (after a model change).
+
+    Nothing is re-extracted; texts the current model has embedded before come from the
+    embedding cache.
+
+    Example usage:
+
+        signalkb reindex
+    """
+    count = ctx.store.reindex()
+    click.echo(f"reindexed {count} articles with {ctx.store.embedder.name}")
+
+
+@cli.command()
+@click.argument("article_id")
+@click.pass_obj
+def delete(ctx: Context, article_id: str) -> None:
+    """Delete one article and every row of it.
+
+    Example usage:
+
+        signalkb delete 3f2a9c0d1e4b5a6c
+    """
+    store = ctx.store
+    article = store.get(article_id)
+    store.delete(article.id)
+    click.echo(f"deleted {article.id} {article.title}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.pass_obj
+def stats(ctx: Context, as_json: bool) -> None:
+    """Articles, rows per kind and the store's size.
+
+    Example usage:
+
+        signalkb stats --json
+    """
+    figures = ctx.store.stats()
+    if as_json:
+        click.echo(json.dumps(figures))
+        return
+    click.echo(f"articles      {figures['articles']}")
+    for kind in KINDS:
+        click.echo(f"{kind:<13} {figures[kind]}")
+    click.echo(f"rows          {figures['rows']}")
+    click.echo(f"store size    {figures['store_bytes'] / 1e6:.1f} MB")
+    click.echo(f"embedder      {figures['embedder']}")
+
+
+@cli.command()
+@click.option(
+    "--kind", type=click.Choice(KINDS), default="signals", show_default=True, help="Table."
+)
+@click.option("--since", type=DateOrAge(), default=None, help="YYYY-MM-DD or an age like 90d.")
+@click.option("--min-articles", type=click.IntRange(1), default=2, show_default=True)
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per trend.")
+@click.pass_obj
+def trends(
+    ctx: Context, kind: str, since: date | None, min_articles: int, limit: int, as_json: bool
+) -> None:
+    """Rows many articles share, clustered by meaning, with their momentum.
+
+    Example usage:
+
+        signalkb trends --kind technologies --since 2024-01-01 --json
+    """
+    from kb.trends import compute_trends
+
+    found = compute_trends(ctx.store, kind=kind, since=since, min_articles=min_articles)  # type: ignore[arg-type]
+    for trend in found[:limit]:
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "name": trend.name,
+                        "kind": trend.kind,
+                        "size": trend.size,
+                        "articles": trend.article_ids,
+                        "first_seen": trend.first_seen.isoformat() if trend.first_seen else None,
+                        "last_seen": trend.last_seen.isoformat() if trend.last_seen else None,
+                        "monthly": trend.monthly,
+                        "mean_relevancy": trend.mean_relevancy,
+                        "momentum": trend.momentum,
+                        "members": [m.item.name for m in trend.members],
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            click.echo(
+                f"{len(trend.article_ids):>3} articles {trend.size:>4} rows  "
+                f"{trend.momentum:<7} {trend.mean_relevancy:.1f}  {trend.name}"
+            )
+
+
+@cli.command()
+@click.option("--since", type=DateOrAge(), default="7d", show_default=True, help="Period start.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@click.pass_obj
+def digest(ctx: Context, since: date, output: Path | None) -> None:
+    """A newsletter page of a period: top trends, most relevant signals, then each new
+    article's record, newest first.
+
+    Example usage:
+
+        signalkb digest --since 7d -o digest.md
+    """
+    from kb.export import digest_markdown
+
+    text = digest_markdown(ctx.store, since)
+    if output is None:
+        click.echo(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)

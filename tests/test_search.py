@@ -1,0 +1,115 @@
+"""Hybrid search, filters, paging and "similar to" on a real chromadb with real MiniLM."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from kb.embed import HashEmbedder, MiniLMEmbedder
+from kb.errors import NotFoundError
+from kb.index import tokenize
+from kb.search import search, similar_articles, similar_items
+from kb.store import Store
+from tests.kb_fixtures import make_article
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    store = Store(tmp_path_factory.mktemp("kb"), embedder=MiniLMEmbedder())
+    store.add_many(
+        [
+            make_article("slm", published=date(2024, 1, 15), site="a.example"),
+            make_article("energy", published=date(2024, 6, 1), relevancy=5, site="b.example"),
+            make_article("robots", published=date(2025, 3, 1), relevancy=2, site="a.example"),
+        ]
+    )
+    return store
+
+
+def test_paraphrase_finds_the_signal(store: Store) -> None:
+    hits = search(store, "artificial intelligence uses a lot of electricity", kinds=("signals",))
+    assert hits[0].row.item.name == "AI drives electricity demand"
+    assert hits[0].score >= hits[-1].score
+
+
+def test_exact_name_is_found_by_keyword(store: Store) -> None:
+    for query in ("Phi-3", "phi3", "PHI 3"):
+        assert search(store, query, limit=1)[0].row.item.name == "Phi-3"
+    best = search(store, "Phi-3", limit=1, mode="keyword")[0]
+    assert best.row.item.name == "Phi-3" and best.keyword is not None and best.keyword > 0
+
+
+def test_modes_report_their_parts(store: Store) -> None:
+    hybrid = search(store, "robots in warehouses", limit=3)
+    assert all(h.similarity is not None for h in hybrid)
+    assert 0 < hybrid[0].score <= 1.0
+    vector = search(store, "robots in warehouses", limit=3, mode="vector")
+    assert vector[0].score == vector[0].similarity
+    assert search(store, "zzzz qqqq", mode="keyword") == []
+
+
+def test_filters(store: Store) -> None:
+    def titles(**filters: object) -> set[str]:
+        return {h.row.title for h in search(store, "models and power", limit=50, **filters)}
+
+    assert titles(min_relevancy=5) == {"Data centres strain the power grid"}
+    assert titles(since=date(2025, 1, 1)) == {"Warehouse robots learn from video"}
+    assert titles(until=date(2024, 3, 1)) == {"Small language models move onto phones"}
+    assert titles(site="a.example") == {
+        "Small language models move onto phones",
+        "Warehouse robots learn from video",
+    }
+    assert titles(technology="GPT 4") == {"Data centres strain the power grid"}
+    assert titles(theme="Edge computing") == {"Small language models move onto phones"}
+    assert titles(theme="unknown theme") == set()
+    kinds = {h.row.kind for h in search(store, "models", limit=50, kinds=("issues", "concerns"))}
+    assert kinds == {"issues", "concerns"}
+
+
+def test_paging_is_a_window_of_the_full_ranking(store: Store) -> None:
+    full = search(store, "small models", limit=6)
+    assert [h.row.id for h in search(store, "small models", limit=3, offset=3)] == [
+        h.row.id for h in full[3:6]
+    ]
+    assert search(store, "   ") == []
+
+
+def test_similar_items_and_articles(store: Store) -> None:
+    signal = search(store, "AI drives electricity demand", kinds=("signals",), limit=1)[0].row
+    similar = similar_items(store, signal.id, limit=4)
+    assert signal.id not in {h.row.id for h in similar} and len(similar) == 4
+    assert similar[0].score >= similar[-1].score
+    with pytest.raises(NotFoundError):
+        similar_items(store, "nope")
+    pairs = similar_articles(store, signal.article_id, limit=5)
+    assert len(pairs) == 2 and signal.article_id not in {a.id for a, _ in pairs}
+    with pytest.raises(NotFoundError):
+        similar_articles(store, "nope")
+
+
+def test_search_follows_writes(tmp_path: Path) -> None:
+    store = Store(tmp_path / "kb", embedder=HashEmbedder())
+    article = make_article("robots")
+    store.add(article)
+    assert search(store, "robots", limit=1)[0].row.article_id == article.id
+    renamed = article.technologies[0].model_copy(update={"name": "Octo-2 policy"})
+    store.add(article.model_copy(update={"technologies": [renamed]}))
+    assert search(store, "Octo-2", limit=1)[0].row.item.name == "Octo-2 policy"
+    assert search(store, "Diffusion", mode="keyword", kinds=("technologies",)) == []
+    store.delete(article.id)
+    assert search(store, "robots") == []
+
+
+def test_tokenize_keeps_names_whole_and_joined() -> None:
+    assert tokenize("Phi-3 and GPT-4o.") == [
+        "phi-3",
+        "phi3",
+        "phi",
+        "3",
+        "gpt-4o",
+        "gpt4o",
+        "gpt",
+        "4o",
+    ]
