@@ -81,3 +81,4 @@ def main() -> None:
 
 # Each command module adds its commands to `cli` when imported; they import `cli` from here.
 from kb.cli import export_cmds, ingest_cmds, kb_cmds, query_cmds, serve_cmd  # noqa: E402, F401
+from kb.cli import eval_cmd  # noqa: E402, F401
