@@ -383,3 +383,9 @@ def test_chart_labels_are_escaped() -> None:
         "2025-01",
         "2025-02",
     ]
+
+
+def test_empty_form_fields_mean_no_filter(client: TestClient) -> None:
+    form = {"q": "models", "since": "", "until": "", "site": "", "technology": "", "theme": ""}
+    assert client.get("/search", params={**form, "mode": "hybrid"}).status_code == 200
+    assert client.get("/trends", params={"since": ""}).status_code == 200

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
+
+from fastapi import HTTPException
 
 from kb.records import ITEM_TYPES, KINDS, Article, Item, Kind
 from kb.store import StoredItem
@@ -70,3 +73,19 @@ def article_tables(article: Article) -> list[dict[str, Any]]:
 def article_record(article: Article) -> dict[str, Any]:
     """The record as JSON-ready data, without the (long) source text."""
     return article.model_dump(mode="json", exclude={"text"})
+
+
+def parse_date(value: str, field: str) -> date | None:
+    """A `YYYY-MM-DD` query value as a date; empty means no filter; anything else is a 422.
+
+    Forms send an empty string for an unset date field, which a plain `date` parameter
+    would refuse.
+    """
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise HTTPException(
+            422, [{"field": field, "message": "expected a date as YYYY-MM-DD"}]
+        ) from None

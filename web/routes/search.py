@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -10,7 +9,7 @@ from fastapi.responses import Response
 
 from kb.records import KINDS, Kind
 from kb.search import Mode, search
-from web.data import article_brief, stored_row
+from web.data import article_brief, parse_date, stored_row
 from web.render import respond
 from web.state import StoreDep
 
@@ -27,8 +26,8 @@ def search_page(
     q: Annotated[str, Query(max_length=500, description="free-text query")] = "",
     kind: Annotated[list[Kind], Query(description="tables to search (all when empty)")] = [],  # noqa: B006
     min_relevancy: Annotated[int, Query(ge=1, le=5)] = 1,
-    since: Annotated[date | None, Query(description="published on or after")] = None,
-    until: Annotated[date | None, Query(description="published on or before")] = None,
+    since: Annotated[str, Query(description="published on or after (YYYY-MM-DD)")] = "",
+    until: Annotated[str, Query(description="published on or before (YYYY-MM-DD)")] = "",
     site: Annotated[str, Query(max_length=200, description="source site, e.g. example.com")] = "",
     technology: Annotated[str, Query(max_length=200, description="article names it")] = "",
     theme: Annotated[str, Query(max_length=200, description="article has this theme")] = "",
@@ -40,11 +39,12 @@ def search_page(
 
     Every parameter is in the URL, so a search can be bookmarked and shared.
     """
+    since_day, until_day = parse_date(since, "since"), parse_date(until, "until")
     filters: dict[str, Any] = {
         "kind": kind,
         "min_relevancy": min_relevancy if min_relevancy > 1 else None,
-        "since": since.isoformat() if since else None,
-        "until": until.isoformat() if until else None,
+        "since": since_day.isoformat() if since_day else None,
+        "until": until_day.isoformat() if until_day else None,
         "site": site.strip(),
         "technology": technology.strip(),
         "theme": theme.strip(),
@@ -70,8 +70,8 @@ def search_page(
             q,
             kinds=tuple(kind) or KINDS,
             min_relevancy=min_relevancy,
-            since=since,
-            until=until,
+            since=since_day,
+            until=until_day,
             site=site.strip() or None,
             technology=technology.strip() or None,
             theme=theme.strip() or None,

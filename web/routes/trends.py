@@ -14,7 +14,7 @@ from kb.records import KINDS, Kind
 from kb.store import Store
 from kb.trends import Trend, compute_trends
 from web.charts import month_range
-from web.data import columns, stored_row
+from web.data import columns, parse_date, stored_row
 from web.render import respond
 from web.state import StoreDep
 
@@ -71,16 +71,17 @@ def trends_page(
     request: Request,
     store: StoreDep,
     kind: Annotated[Kind, Query(description="table to find trends in")] = "signals",
-    since: Annotated[date | None, Query(description="articles published on or after")] = None,
+    since: Annotated[str, Query(description="articles published on or after (YYYY-MM-DD)")] = "",
 ) -> Response:
     """Trends of a kind, their monthly counts, the relevancy spread and the top technologies."""
-    trends = trends_of(store, kind, since)
-    technologies = trends if kind == "technologies" else trends_of(store, "technologies", since)
+    day = parse_date(since, "since")
+    trends = trends_of(store, kind, day)
+    technologies = trends if kind == "technologies" else trends_of(store, "technologies", day)
     summaries = [trend_summary(t) for t in trends]
     context = {
         "kind": kind,
         "kinds": list(KINDS),
-        "since": since,
+        "since": day,
         "trends": summaries,
         "months": month_range([m for t in summaries for m in t["monthly"]]),
         "relevancy": relevancy_counts(store, kind),
@@ -96,10 +97,11 @@ def trend_page(
     store: StoreDep,
     kind: Kind,
     key: str,
-    since: Annotated[date | None, Query(description="articles published on or after")] = None,
+    since: Annotated[str, Query(description="articles published on or after (YYYY-MM-DD)")] = "",
 ) -> Response:
     """A trend's monthly course, its member rows and the articles they come from."""
-    trend = next((t for t in trends_of(store, kind, since) if trend_key(t) == key), None)
+    day = parse_date(since, "since")
+    trend = next((t for t in trends_of(store, kind, day) if trend_key(t) == key), None)
     if trend is None:
         raise HTTPException(404, "No such trend (trends change as articles are added).")
     titles = {row.article_id: (row.title, row.published) for row in trend.members}

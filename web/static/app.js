@@ -25,7 +25,7 @@ function watchJob(state) {
     let job;
     try {
       const answer = await fetch("/api/ingest/" + encodeURIComponent(id), {headers: {Accept: "application/json"}});
-      job = await answer.json();
+      job = (await answer.json()).job;
     } catch (error) {
       setTimeout(poll, 2000);
       return;
