@@ -1,21 +1,42 @@
 """Ingest orchestration: one source → Document → Article → Store, and batches of them.
 
 A failed source never stops a batch: its error is kept as an `Outcome` with the reason
-and appended to the failures log, and the batch goes on.
+and appended to the failures log (`<home>/failures.jsonl`), and the batch goes on. A
+source that later succeeds leaves the log.
+
+Duplicates are stored once: the key is the normalised canonical URL; an unchanged text
+under a stored URL is skipped ("unchanged"), a changed one replaces the record; a text
+that is the same article as a stored one under another URL is skipped as
+"duplicate of <id>" (SimHash candidates confirmed by shingle resemblance, `ingest.dedup`).
+
+In a batch, several sources are fetched at once (`settings.concurrency`, with
+`settings.host_delay` between two requests to one host) while extraction and storing
+run one at a time, in input order. Each article is written all-or-nothing by the store,
+so a batch killed half-way and started again finishes the rest: what was stored comes
+back "unchanged".
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
+from ingest.dedup import SAME_TEXT, Fingerprint, FingerprintIndex, resemblance, simhash
 from ingest.document import Document
 from ingest.extract.base import Extractor
+from ingest.fetch import Fetcher
 from ingest.sources import load_document
+from ingest.urls import is_url, normalize_url
 from kb.errors import SignalKBError
 from kb.records import Article, article_id_for, text_hash
 from kb.settings import Settings
@@ -50,6 +71,13 @@ class BatchSummary:
         """The sources that failed, with their reasons."""
         return [o for o in self.outcomes if o.status == "failed"]
 
+    def line(self) -> str:
+        """One closing line: how many were ingested, unchanged, duplicate and failed."""
+        return (
+            f"{self.count('ingested')} ingested, {self.count('unchanged')} unchanged, "
+            f"{self.count('duplicate')} skipped as duplicate, {self.count('failed')} failed"
+        )
+
 
 def finish_article(article: Article, document: Document) -> Article:
     """Stamp an extracted record with the document's identity, metadata and text."""
@@ -69,27 +97,163 @@ def finish_article(article: Article, document: Document) -> Article:
     )
 
 
+# ---- duplicates --------------------------------------------------------------------
+
+_INDEXES: dict[str, FingerprintIndex] = {}
+_INDEXES_LOCK = threading.Lock()
+
+
+def fingerprint_index(store: Store) -> FingerprintIndex:
+    """The fingerprints of `store`'s articles, rebuilt from the store when out of step."""
+    home = Path(store.home)
+    key = f"{home.resolve()}|{getattr(store, 'chroma_url', '')}"
+    with _INDEXES_LOCK:
+        index = _INDEXES.get(key)
+        if index is None:
+            index = _INDEXES[key] = FingerprintIndex(home / "fingerprints.jsonl")
+    stored = store.count()["articles"]
+    if len(index) != stored:
+        index.rebuild(
+            Fingerprint(a.id, a.url, simhash(a.text), a.text_hash or text_hash(a.text))
+            for a in store.articles_iter()
+        )
+    return index
+
+
+def find_duplicate(document: Document, store: Store, index: FingerprintIndex) -> Article | None:
+    """A stored article under another URL whose text is the same article, if any."""
+    own_id = article_id_for(document.url)
+    digest = text_hash(document.text)
+    candidates = index.candidates(simhash(document.text), digest, exclude=own_id)
+    if not candidates:
+        return None
+    stored = store.get_many([c.article_id for c in candidates[:5]])
+    for candidate in candidates[:5]:
+        article = stored.get(candidate.article_id)
+        if article is None:
+            continue
+        if article.text_hash == digest or resemblance(article.text, document.text) >= SAME_TEXT:
+            return article
+    return None
+
+
+# ---- one source ----------------------------------------------------------------------
+
+
 def ingest_document(
     document: Document, *, store: Store, extractor: Extractor, force: bool = False
 ) -> Outcome:
-    """Extract and store one already-loaded document; skip it when stored and unchanged."""
+    """Extract and store one loaded document, unless it is stored unchanged or a duplicate.
+
+    Args:
+        document: the loaded article.
+        store: the knowledge base.
+        extractor: turns the document into a record.
+        force: re-extract an article that is stored and unchanged.
+
+    Returns:
+        "unchanged" (same URL, same text), "duplicate" (same article under another URL;
+        the message names it) or "ingested" (new, changed or forced).
+    """
+    digest = text_hash(document.text)
     existing = store.find_by_url(document.url)
-    if existing and existing.text_hash == text_hash(document.text) and not force:
+    if existing and existing.text_hash == digest and not force:
         return Outcome(document.source, "unchanged", existing.id, existing.title)
+    index = fingerprint_index(store)
+    if existing is None:
+        original = find_duplicate(document, store, index)
+        if original is not None:
+            return Outcome(
+                document.source,
+                "duplicate",
+                original.id,
+                original.title,
+                f"duplicate of {original.id}",
+            )
     article = finish_article(extractor.extract(document), document)
     store.add(article)
+    index.add(Fingerprint(article.id, article.url, simhash(document.text), digest))
     return Outcome(document.source, "ingested", article.id, article.title)
 
 
 def ingest_source(
-    source: str, *, store: Store, extractor: Extractor, settings: Settings, force: bool = False
+    source: str,
+    *,
+    store: Store,
+    extractor: Extractor,
+    settings: Settings,
+    force: bool = False,
+    fetcher: Fetcher | None = None,
 ) -> Outcome:
-    """Load, extract and store one URL or path; errors become a failed Outcome."""
+    """Load, extract and store one URL or path; errors become a failed Outcome.
+
+    A source that succeeds is removed from the failures log.
+    """
     try:
-        document = load_document(source, settings)
-        return ingest_document(document, store=store, extractor=extractor, force=force)
+        document = load_document(source, settings, fetcher=fetcher)
+        outcome = ingest_document(document, store=store, extractor=extractor, force=force)
     except SignalKBError as exc:
         return Outcome(source, "failed", message=exc.message)
+    resolve_failure(settings.home, source)
+    return outcome
+
+
+# ---- batches -------------------------------------------------------------------------
+
+
+class HostThrottle:
+    """Spaces out requests to the same host by at least `delay` seconds (thread-safe)."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self._next: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, source: str) -> None:
+        """Block until a request to `source`'s host is polite; local files never wait."""
+        host = (urlsplit(source).hostname or "") if is_url(source) else ""
+        if not host or self.delay <= 0:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next.get(host, now))
+            self._next[host] = slot + self.delay
+        if slot > now:
+            time.sleep(slot - now)
+
+
+def source_key(source: str) -> str:
+    """What makes two sources the same: the normalised URL, or the absolute path."""
+    source = source.strip()
+    if is_url(source):
+        return normalize_url(source)
+    return str(Path(source).expanduser().resolve())
+
+
+def _prefetched(
+    sources: list[str], settings: Settings, fetcher: Fetcher
+) -> Iterator[tuple[str, Future[Document]]]:
+    """Each source with its Document being loaded in the background, in input order."""
+    workers = max(1, settings.concurrency)
+    throttle = HostThrottle(settings.host_delay)
+
+    def load(source: str) -> Document:
+        throttle.wait(source)
+        return load_document(source, settings, fetcher=fetcher)
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
+        window: deque[tuple[str, Future[Document]]] = deque()
+        pending = iter(sources)
+        try:
+            for source in pending:
+                window.append((source, pool.submit(load, source)))
+                if len(window) >= workers * 2:
+                    yield window.popleft()
+            while window:
+                yield window.popleft()
+        finally:
+            for _, future in window:
+                future.cancel()
 
 
 def ingest_batch(
@@ -101,28 +265,134 @@ def ingest_batch(
     force: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> BatchSummary:
-    """Ingest each source in turn; failures are logged and the batch goes on."""
+    """Ingest many sources: fetched concurrently, extracted and stored one by one.
+
+    Args:
+        sources: URLs and paths, in the order their outcomes are reported.
+        store: the knowledge base.
+        extractor: turns each document into a record.
+        settings: limits, `concurrency` and `host_delay`.
+        force: re-extract stored, unchanged articles.
+        on_outcome: called with each Outcome as soon as it is known.
+
+    Returns:
+        The outcomes, in input order. Failures are also appended to the failures log.
+    """
     summary = BatchSummary()
-    for source in sources:
-        outcome = ingest_source(
-            source, store=store, extractor=extractor, settings=settings, force=force
-        )
+    unique: list[str] = []
+    seen: dict[str, str] = {}
+
+    def report(outcome: Outcome) -> None:
         summary.outcomes.append(outcome)
         if outcome.status == "failed":
             log_failure(settings.home, outcome)
         if on_outcome:
             on_outcome(outcome)
+
+    for source in sources:
+        source = source.strip()
+        if not source:
+            continue
+        key = source_key(source)
+        if key in seen:
+            report(Outcome(source, "duplicate", message=f"same source as {seen[key]}"))
+            continue
+        seen[key] = source
+        unique.append(source)
+    with Fetcher(settings) as fetcher:
+        for source, future in _prefetched(unique, settings, fetcher):
+            report(
+                _finish(
+                    source, future, store=store, extractor=extractor, settings=settings, force=force
+                )
+            )
     return summary
+
+
+def _finish(
+    source: str,
+    future: Future[Document],
+    *,
+    store: Store,
+    extractor: Extractor,
+    settings: Settings,
+    force: bool,
+) -> Outcome:
+    """Wait for one prefetched document, then extract and store it."""
+    try:
+        document = future.result()
+        outcome = ingest_document(document, store=store, extractor=extractor, force=force)
+    except SignalKBError as exc:
+        return Outcome(source, "failed", message=exc.message)
+    except Exception as exc:  # one broken article never aborts a batch
+        if os.environ.get("SIGNALKB_RAISE_ERRORS"):
+            raise
+        return Outcome(source, "failed", message=f"unexpected error: {type(exc).__name__}: {exc}")
+    resolve_failure(settings.home, source)
+    return outcome
+
+
+# ---- the failures log ------------------------------------------------------------------
 
 
 def failures_path(home: Path) -> Path:
     """The JSON-lines log of failed sources."""
-    return home / "failures.jsonl"
+    return Path(home) / "failures.jsonl"
+
+
+_LOG_LOCK = threading.Lock()
 
 
 def log_failure(home: Path, outcome: Outcome) -> None:
     """Append a failed source and its reason to the failures log."""
-    home.mkdir(parents=True, exist_ok=True)
-    entry = {**asdict(outcome), "at": datetime.now(UTC).isoformat()}
-    with failures_path(home).open("a", encoding="utf-8") as log:
-        log.write(json.dumps(entry) + "\n")
+    with _LOG_LOCK:
+        Path(home).mkdir(parents=True, exist_ok=True)
+        entry = {**asdict(outcome), "at": datetime.now(UTC).isoformat(timespec="seconds")}
+        with failures_path(home).open("a", encoding="utf-8") as log:
+            log.write(json.dumps(entry) + "\n")
+
+
+def _read_log(home: Path) -> list[dict[str, Any]]:
+    path = failures_path(home)
+    if not path.exists():
+        return []
+    entries = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line cut short by a crash
+    return entries
+
+
+def load_failures(home: Path) -> list[dict[str, Any]]:
+    """Sources that failed and have not succeeded since: the latest reason of each.
+
+    Each entry has `source`, `message`, `at` (the last failure) and `attempts`.
+    """
+    latest: dict[str, dict[str, Any]] = {}
+    for entry in _read_log(home):
+        source = str(entry.get("source", ""))
+        if not source:
+            continue
+        attempts = latest.get(source, {}).get("attempts", 0) + 1
+        latest[source] = {
+            "source": source,
+            "message": entry.get("message", ""),
+            "at": entry.get("at", ""),
+            "attempts": attempts,
+        }
+    return list(latest.values())
+
+
+def resolve_failure(home: Path, source: str) -> None:
+    """Drop a source from the failures log once it has been ingested (or skipped)."""
+    with _LOG_LOCK:
+        entries = _read_log(home)
+        kept = [e for e in entries if e.get("source") != source]
+        if len(kept) == len(entries):
+            return
+        path = failures_path(home)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text("".join(json.dumps(e) + "\n" for e in kept), encoding="utf-8")
+        tmp.replace(path)

@@ -11,6 +11,7 @@ import contextlib
 import functools
 import gzip
 import http.server
+import random
 import socket
 import threading
 import time
@@ -280,6 +281,110 @@ def install_routes(server: FixtureServer) -> None:
     r["/gzip-bomb"] = page(gzip_bomb(200 << 20), headers={"Content-Encoding": "gzip"})
 
 
+OTHER_PARAGRAPHS = [
+    "Chip makers are racing to design accelerators that fall just below the performance "
+    "thresholds of the latest export-control rules, so that they can still be sold abroad.",
+    "Analysts expect the rules to be tightened again within a year, which would strand the "
+    "new designs and push buyers toward domestic alternatives that are only now maturing.",
+    "Meanwhile, cloud providers are stockpiling the older parts, and second-hand prices for "
+    "data-centre GPUs have risen for the third quarter in a row, according to brokers.",
+]
+
+
+_SUBJECTS = [
+    "Hospital networks",
+    "Chip makers",
+    "Regulators",
+    "Startups",
+    "Universities",
+    "Cloud providers",
+    "Newsrooms",
+    "Banks",
+    "City councils",
+    "Open-source projects",
+]
+_VERBS = [
+    "are quietly adopting",
+    "are pushing back against",
+    "have begun auditing",
+    "plan to standardise",
+    "are spending heavily on",
+    "remain sceptical of",
+    "are experimenting with",
+    "have banned",
+    "are rewriting contracts around",
+    "keep underestimating",
+]
+_OBJECTS = [
+    "small language models",
+    "on-device assistants",
+    "synthetic training data",
+    "energy-hungry data centres",
+    "AI-written code",
+    "agentic workflows",
+    "model licensing terms",
+    "automated hiring tools",
+    "retrieval pipelines",
+    "open-weight releases",
+]
+_TAILS = [
+    "according to a survey published this week",
+    "despite warnings from their staff",
+    "because budgets for cloud services were cut",
+    "after a string of public failures",
+    "as insurers start asking questions",
+    "while the rules are still being written",
+    "to keep sensitive records on their own hardware",
+    "ahead of the next funding round",
+    "in a bid to cut costs by a third",
+    "following pressure from their customers",
+]
+
+
+def story(seed: int, sentences: int = 14) -> list[str]:
+    """Paragraphs of a distinct made-up news story (deterministic per seed)."""
+    rng = random.Random(seed)
+    said = [
+        f"{rng.choice(_SUBJECTS)} {rng.choice(_VERBS)} {rng.choice(_OBJECTS)}, "
+        f"{rng.choice(_TAILS)}, said analyst number {rng.randint(1, 99999)}."
+        for _ in range(sentences)
+    ]
+    return [" ".join(said[i : i + 3]) for i in range(0, sentences, 3)]
+
+
+def article_routes(server: FixtureServer, count: int) -> list[str]:
+    """`count` distinct article pages, each its own story; returns their paths."""
+    start = len([p for p in server.routes if p.startswith("/a/")])
+    paths = []
+    for i in range(start, start + count):
+        html = article_html(story(i), title=f"Report {i}", canonical=None)
+        path = f"/a/{i}"
+        server.routes[path] = page(html)
+        paths.append(path)
+    return paths
+
+
+def rss(server: FixtureServer, paths: list[str]) -> str:
+    """An RSS 2.0 feed whose entries link to these paths on the server."""
+    items = "".join(
+        f"<item><title>Item {i}</title><link>{server.url(p)}</link></item>"
+        for i, p in enumerate(paths)
+    )
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Fixture feed</title>'
+        f"<link>{server.url('/')}</link>{items}</channel></rss>"
+    )
+
+
+def sitemap(server: FixtureServer, paths: list[str]) -> str:
+    """An XML sitemap listing these paths."""
+    locs = "".join(f"<url><loc>{server.url(p)}</loc></url>" for p in paths)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{locs}</urlset>'
+    )
+
+
 @pytest.fixture(scope="module")
 def ingest_server() -> Iterator[FixtureServer]:
     """The hostile-and-good fixture server, one per test module."""
@@ -307,3 +412,71 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def minimal_pdf(lines: list[str]) -> bytes:
+    """A valid one-page PDF whose text layer holds `lines` (Helvetica, one per line)."""
+    text = (
+        "BT /F1 11 Tf 50 780 Td 14 TL "
+        + " ".join(
+            "({}) '".format(line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)"))
+            for line in lines
+        )
+        + " ET"
+    )
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 842] "
+        "/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        f"<< /Length {len(text)} >>\nstream\n{text}\nendstream",
+        "<< /Title (A PDF report on small models) >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    for offset in offsets:
+        out += f"{offset:010d} 00000 n \n".encode()
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info 6 0 R >>\n"
+        f"startxref\n{xref}\n%%EOF\n"
+    ).encode()
+    return bytes(out)
+
+
+def run_cli_with_echo_extractor() -> None:
+    """`signalkb` with a fast fake extractor, for subprocess tests that must not load the SLM.
+
+    Usage: `python -m tests.ingest_fixtures ingest ...` (same arguments as `signalkb`).
+    SIGNALKB_TEST_EXTRACT_DELAY (seconds) slows each extraction down so a test can kill
+    the process half-way; SIGNALKB_TEST_HASH_EMBEDDER=1 swaps MiniLM for the hash
+    embedder so the process starts in a second (chromadb stays real).
+    """
+    import os
+
+    import ingest.extract
+    import kb.store
+    from ingest.extract.scripted import ScriptedExtractor
+    from kb.cli import main
+    from kb.embed import HashEmbedder
+
+    delay = float(os.environ.get("SIGNALKB_TEST_EXTRACT_DELAY", "0"))
+
+    class SlowEcho(ScriptedExtractor):
+        def extract(self, document):  # type: ignore[no-untyped-def]
+            time.sleep(delay)
+            return super().extract(document)
+
+    ingest.extract.make_extractor = lambda settings: SlowEcho()  # type: ignore[assignment]
+    if os.environ.get("SIGNALKB_TEST_HASH_EMBEDDER"):
+        kb.store.MiniLMEmbedder = HashEmbedder  # type: ignore[misc, assignment]
+    main()
+
+
+if __name__ == "__main__":
+    run_cli_with_echo_extractor()
