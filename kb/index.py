@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -23,6 +23,10 @@ import numpy as np
 from kb.records import ITEM_TYPES, KINDS, Item, Kind
 
 _KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
+EXACT_MAX = 20_000  # candidate rows scored exactly; beyond, the ANN index is asked first
+
+# An approximate nearest-neighbour search: (unit query, how many) -> [(row id, cosine)].
+AnnSearch = Callable[[np.ndarray, int], list[tuple[str, float]]]
 _TOKEN = re.compile(r"\w+(?:[-.]\w+)*")
 _STOPWORDS = frozenset(
     {
@@ -235,9 +239,18 @@ class RowIndex:
         return out
 
     def vector_top(
-        self, query: np.ndarray, mask: np.ndarray | None, k: int
+        self,
+        query: np.ndarray,
+        mask: np.ndarray | None,
+        k: int,
+        ann: AnnSearch | None = None,
     ) -> list[tuple[int, float]]:
-        """The k slots nearest to a unit query vector among those the mask lets through."""
+        """The k slots nearest to a unit query vector among those the mask lets through.
+
+        Up to `EXACT_MAX` candidate rows are scored exactly (one pass over their vectors).
+        Past that, `ann` (chromadb's HNSW index) is asked for enough neighbours that k of
+        them should pass the mask, and the exact pass is the fallback when too few do.
+        """
         n = self.size
         if n == 0 or k <= 0:
             return []
@@ -245,12 +258,17 @@ class RowIndex:
         chosen = np.flatnonzero(keep)
         if len(chosen) == 0:
             return []
-        if len(chosen) < n // 8:
-            # A narrow filter: multiplying only the chosen rows reads far less memory.
-            scores = self.vectors[chosen] @ query
-        else:
-            scores = np.where(keep, self.vectors[:n] @ query, -np.inf)[chosen]
         k = min(k, len(chosen))
+        if ann is not None and len(chosen) > EXACT_MAX:
+            depth = min(len(self.pos), int(k * len(self.pos) / len(chosen) * 2) + 10)
+            near = [(self.pos.get(item_id, -1), score) for item_id, score in ann(query, depth)]
+            passed = [(at, score) for at, score in near if at >= 0 and keep[at]]
+            if len(passed) >= k:
+                return passed[:k]
+        vectors = self.vectors[:n] if len(chosen) == n else self.vectors[chosen]
+        # einsum, not BLAS: OpenBLAS threads a matrix-vector product and, on a busy
+        # machine, waits milliseconds for its threads; one SIMD loop does not.
+        scores = np.einsum("ij,j->i", vectors, query.astype(np.float32, copy=False))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(chosen[i]), float(scores[i])) for i in top]

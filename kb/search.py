@@ -98,13 +98,13 @@ def search(
     )
     want = offset + limit
     if mode == "vector":
-        found = index.vector_top(query_vector(store, query), mask, want)
+        found = index.vector_top(query_vector(store, query), mask, want, ann=store.ann)
         return [Hit(index.item(at), s, similarity=s) for at, s in found[offset:]]
     if mode == "keyword":
         found = index.keyword_top(query, mask, want)
         return [Hit(index.item(at), s, keyword=s) for at, s in found[offset:]]
     depth = max(3 * want, _MIN_DEPTH)
-    vector = index.vector_top(query_vector(store, query), mask, depth)
+    vector = index.vector_top(query_vector(store, query), mask, depth, ann=store.ann)
     keyword = index.keyword_top(query, mask, depth)
     fused: dict[int, float] = {}
     for ranking in (vector, keyword):
@@ -126,7 +126,7 @@ def similar_items(store: Store, item_id: str, limit: int = 10) -> list[Hit]:
     at = index.pos.get(item_id)
     if at is None:
         raise NotFoundError("no row with this id", source=item_id)
-    found = index.vector_top(index.vectors[at], None, limit + 1)
+    found = index.vector_top(index.vectors[at], None, limit + 1, ann=store.ann)
     return [Hit(index.item(i), s, similarity=s) for i, s in found if i != at][:limit]
 
 

@@ -385,6 +385,18 @@ class Store:
             index.add(page["ids"], page["embeddings"], page["metadatas"], page["documents"])
             offset += _LOAD_BATCH
 
+    def ann(self, query: np.ndarray, depth: int) -> list[tuple[str, float]]:
+        """chromadb's HNSW neighbours of a unit vector: (row id, cosine), nearest first."""
+        found = self.rows.query(
+            query_embeddings=[np.asarray(query, dtype=np.float32)],
+            n_results=depth,
+            include=["distances"],
+        )
+        return [
+            (item_id, 1.0 - float(dist))
+            for item_id, dist in zip(found["ids"][0], found["distances"][0], strict=True)
+        ]
+
     def query_items(
         self,
         vector: Sequence[float] | np.ndarray,
@@ -402,7 +414,8 @@ class Store:
         index = self.index
         mask = index.mask(kinds=kinds, min_relevancy=min_relevancy, **filters)
         query = np.asarray(vector, dtype=np.float32)
-        return [(index.item(at), score) for at, score in index.vector_top(query, mask, limit)]
+        found = index.vector_top(query, mask, limit, ann=self.ann)
+        return [(index.item(at), score) for at, score in found]
 
     def items_of(self, article_ids: Iterable[str]) -> list[StoredItem]:
         """Every stored row of some articles."""
