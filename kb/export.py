@@ -42,21 +42,18 @@ def item_columns(kind: Kind) -> list[str]:
 
 def _kind_frame(store: Store, kind: Kind, min_relevancy: int, since: date | None) -> pd.DataFrame:
     index = store.index
+    slots = index.live_slots(kind)
+    slots = slots[index.relevancy[slots] >= min_relevancy]
+    if since is not None:
+        slots = slots[index.date[slots] >= date_int(since)]
+    metas = [index.meta[at] or {} for at in slots]
+    # One parse of one JSON array is several times faster than a parse per row.
+    items = json.loads("[" + ",".join(str(m["item"]) for m in metas) + "]")
     columns = item_columns(kind)
-    records = []
-    for at in index.live_slots(kind):
-        if index.relevancy[at] < min_relevancy or (since and index.date[at] < date_int(since)):
-            continue
-        meta = index.meta[at] or {}
-        records.append(
-            {
-                **json.loads(str(meta["item"])),
-                **{c: meta[c] for c in ARTICLE_COLUMNS[1:]},
-                "article_id": meta["article_id"],
-                "_position": int(index.ids[at].rsplit(":", 1)[1]),
-            }
-        )
-    frame = pd.DataFrame.from_records(records, columns=[*columns, "_position"])
+    frame = pd.DataFrame.from_records(items, columns=columns[: -len(ARTICLE_COLUMNS)])
+    for column in ARTICLE_COLUMNS:
+        frame[column] = [m[column] for m in metas]
+    frame["_position"] = [int(index.ids[at].rsplit(":", 1)[1]) for at in slots]
     frame = frame.sort_values(
         ["published", "article_id", "_position"], ascending=[False, True, True], kind="stable"
     )
