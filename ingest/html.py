@@ -2,8 +2,8 @@
 
 `decode_bytes` never fails: BOM, valid UTF-8, the declared charset (header, then
 `<meta charset>`), detection, and finally UTF-8 with replacement characters.
-`extract_main_text` is signalkb's article-body extractor (trafilatura with rules on
-top; scored by bench/text_extraction.py). `html_to_document` adds the metadata: title,
+`extract_main_text` is signalkb's article-body extractor (`ingest.maintext`; scored by
+bench/text_extraction.py). `html_to_document` adds the metadata: title,
 site, author, published date, language and canonical URL.
 """
 
@@ -20,6 +20,7 @@ import trafilatura
 from bs4 import BeautifulSoup, SoupStrainer
 from charset_normalizer import from_bytes
 
+from ingest import maintext
 from ingest.document import Document
 from ingest.urls import normalize_url
 from kb.errors import NoTextError
@@ -109,16 +110,11 @@ def clean_text(text: str) -> str:
 
 
 def extract_main_text(html: str, url: str | None = None) -> str:
-    """The article body of an HTML page as plain text ("" when none is found)."""
-    text = trafilatura.extract(
-        html,
-        url=url,
-        include_comments=False,
-        include_tables=True,
-        with_metadata=False,
-        deduplicate=False,
-    )
-    return clean_text(text or "")
+    """The article body of an HTML page as clean plain text ("" when none is found).
+
+    See `ingest.maintext` for how the body is found and what is dropped.
+    """
+    return clean_text(maintext.extract_main_text(html, url))
 
 
 def _first(*values: Any) -> str:
