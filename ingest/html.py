@@ -67,6 +67,20 @@ def _try(data: bytes, codec: str | None) -> str | None:
         return None
 
 
+def _detect(data: bytes) -> list[str]:
+    """Codecs charset-normalizer finds plausible, best first; on a tie, windows-1252 first."""
+    # UTF-16/32 without a BOM is a guess from NUL bytes, never what a web page is
+    matches = [m for m in from_bytes(data) if not m.encoding.startswith(("utf_16", "utf_32"))]
+    if not matches:
+        return []
+    best = matches[0]
+    tied = [m.encoding for m in matches if m.chaos <= best.chaos]
+    # short Western text fits several code pages equally; the web's usual one is 1252
+    if "cp1252" in tied:
+        return ["cp1252", *(m.encoding for m in matches if m.encoding != "cp1252")]
+    return [m.encoding for m in matches]
+
+
 def decode_bytes(data: bytes, declared: str | None = None) -> str:
     """Decode a body to text without ever raising, whatever its charset claims.
 
@@ -93,9 +107,8 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
             text = _try(data, codec)
             if text is not None:
                 return text
-    best = from_bytes(data[:200_000]).best()
-    if best is not None and best.encoding:
-        text = _try(data, best.encoding)
+    for codec in _detect(data[:200_000]):
+        text = _try(data, codec)
         if text is not None:
             return text
     return data.decode("utf-8", errors="replace")

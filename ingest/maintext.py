@@ -50,6 +50,7 @@ _PHRASE = re.compile(
     r"privacy policy|cookie",
     re.I,
 )
+_SEPARATORS = frozenset(":|-\u2013\u2014")
 _SOURCE_TAG = re.compile(r"\[[A-Z][A-Z ]{2,}\]\s*\|?\s*$")
 _BLOCKS = frozenset(
     {"p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "br", "tr", "blockquote", "pre"}
@@ -140,9 +141,11 @@ def is_boilerplate_line(line: str) -> bool:
     words = _WORD.findall(line)
     if not words:
         return True
-    if len(line) < 250 and len(words) <= 25 and _LEAD.match(line):
+    lead = _LEAD.match(line)
+    # a lead word opens furniture when a separator follows it or the line is a mere label
+    if lead and len(line) < 250 and (lead.group(0).rstrip()[-1:] in _SEPARATORS or len(words) <= 5):
         return True
-    if len(line) < 160 and _PHRASE.search(line):
+    if len(line) < 120 and _PHRASE.search(line):
         return True
     return len(words) > 3 and bool(_SOURCE_TAG.search(line))
 
