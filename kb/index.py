@@ -12,10 +12,12 @@ it in step with its own writes; another process's writes are noticed by a genera
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,7 @@ import numpy as np
 from kb.records import ITEM_TYPES, KINDS, Item, Kind
 
 _KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
+_SNAPSHOT_VERSION = 1
 EXACT_MAX = 20_000  # candidate rows scored exactly; beyond, the ANN index is asked first
 
 # An approximate nearest-neighbour search: (unit query, how many) -> [(row id, cosine)].
@@ -198,6 +201,9 @@ class RowIndex:
             for codes in (*self._themes.values(), *self._techs.values()):
                 codes.discard(code)
             self._bm25 = None
+        if self.size - len(self.pos) > max(1000, self.size // 4):
+            # Replaced rows leave dead slots behind; past a quarter, rebuild without them.
+            self.__dict__.update(self.compacted().__dict__)
 
     def mask(
         self,
@@ -313,3 +319,51 @@ class RowIndex:
         if kind is not None:
             keep = keep & (self.kind[: self.size] == _KIND_CODE[kind])
         return np.flatnonzero(keep)
+
+    def compacted(self) -> RowIndex:
+        """A copy holding only the live rows (slots renumbered)."""
+        live = self.live_slots()
+        out = RowIndex(self.dim)
+        out.add(
+            [self.ids[i] for i in live],
+            self.vectors[live],
+            [self.meta[i] or {} for i in live],
+            [self.documents[i] for i in live],
+        )
+        return out
+
+    def save(self, path: Path, extra: dict[str, Any]) -> None:
+        """Write the live rows to one .npz file (atomically: a temp file, then a rename)."""
+        live = self.live_slots()
+        header = {
+            "version": _SNAPSHOT_VERSION,
+            "dim": self.dim,
+            "ids": [self.ids[i] for i in live],
+            "meta": [self.meta[i] for i in live],
+            "documents": [self.documents[i] for i in live],
+            **extra,
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with tmp.open("wb") as out:
+            np.savez(
+                out,
+                vectors=self.vectors[live],
+                header=np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8),
+            )
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> tuple[RowIndex, dict[str, Any]] | None:
+        """A snapshot written by `save` and its extra fields; None if unreadable or old."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                header = json.loads(data["header"].tobytes().decode("utf-8"))
+                vectors = data["vectors"]
+        except (OSError, ValueError, KeyError):
+            return None
+        if header.get("version") != _SNAPSHOT_VERSION or len(header["ids"]) != len(vectors):
+            return None
+        index = cls(int(header["dim"]))
+        index.add(header.pop("ids"), vectors, header.pop("meta"), header.pop("documents"))
+        return index, header

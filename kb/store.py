@@ -5,7 +5,7 @@ Collections:
     items      one entry per table row: "name. description" embedded, with the article's
                metadata copied beside it (kind, relevancy, date, site, themes, ...)
     pending    ids of articles being written; what a crash leaves here is rolled back
-    state      a generation mark, changed on every write, so other processes notice
+    state      a log of changes (which articles, when), so other processes' indexes follow
 
 An article is written all-or-nothing: its id goes into `pending` first, then its old rows
 go, then the new rows and the article entry are added, then the mark is removed. Opening a
@@ -13,8 +13,9 @@ store rolls back whatever a crash left pending, so a reader never sees half a re
 
 Vectors come from `kb.embed` through an `EmbeddingCache` (SQLite beside the store), so a
 text is embedded once. Searches go through `kb.index.RowIndex`, an in-memory mirror of
-the rows loaded on first use; chromadb stays the durable copy and the one other processes
-(or a chroma server's other clients) share.
+the rows loaded on first use (from a snapshot under `home` when there is one) and kept in
+step with writes; chromadb stays the durable copy and the one other processes (or a chroma
+server's other clients) share.
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ STATE = "state"
 _NEXT = "_next"  # suffix of the collections a reindex fills before swapping them in
 _ADD_BATCH = 2000
 _LOAD_BATCH = 5000
-_GENERATION_TTL = 1.0  # seconds between checks for another process's writes
+_CHANGES_TTL = 1.0  # seconds between looks at the change log for other processes' writes
+_CHANGES_MARGIN_NS = 60 * 10**9  # changes this much older than the last one are re-read
+_SNAPSHOT_AFTER = 20  # changes applied before the index snapshot is rewritten
 
 
 def item_metadata(article: Article, kind: Kind, item: Item) -> dict[str, Any]:
@@ -118,8 +121,11 @@ class Store:
         self._source = chroma_url or str(self.home)
         self._lock = threading.RLock()
         self._index: RowIndex | None = None
-        self._generation = ""
-        self._checked_at = 0.0
+        self._checked_at = 0.0  # monotonic time of the last look for others' changes
+        self._seen_changes = -1  # size of the change log when last synced
+        self._synced_at = 0  # newest change (time_ns) the index reflects
+        self._applied: set[str] = set()  # change records already in the index
+        self._unsaved = 0  # changes applied since the snapshot was written
         try:
             self.client = make_client(self.home, chroma_url)
             self._finish_reindex()
@@ -158,15 +164,22 @@ class Store:
             self.articles.delete(ids=[article_id])
             self.pending.delete(ids=[article_id])
         if marks["ids"]:
-            self._bump_generation()
+            self._record_change(marks["ids"])
 
-    def _bump_generation(self) -> None:
-        self._generation = uuid.uuid4().hex
-        self.state.upsert(
-            ids=["generation"],
-            embeddings=[[1.0]],
-            metadatas=[{"value": self._generation}],
-        )
+    def _record_change(self, article_ids: Sequence[str] | None) -> None:
+        """Log a write so other processes can bring their index up to date.
+
+        None means everything changed (a reindex). Records are never rewritten, so two
+        writers cannot lose each other's; applying one twice is harmless.
+        """
+        change_id = f"change:{uuid.uuid4().hex}"
+        at = time.time_ns()
+        articles = "*" if article_ids is None else ",".join(article_ids)
+        meta = {"at": at, "articles": articles}
+        self.state.add(ids=[change_id], embeddings=[[1.0]], metadatas=[meta])
+        self._applied.add(change_id)
+        self._synced_at = max(self._synced_at, at)
+        self._unsaved += 1
 
     def check_embedder(self) -> None:
         """Refuse to mix vectors of two models: StoreError until the store is reindexed."""
@@ -198,7 +211,7 @@ class Store:
             return
         with self._lock:
             self._write(unique, self.rows, self.articles)
-            self._bump_generation()
+            self._record_change([a.id for a in unique])
 
     def _write(self, articles: list[Article], rows_col: Any, articles_col: Any) -> None:
         rows = [(a, kind, i, item) for a in articles for kind, i, item in a.all_items()]
@@ -252,7 +265,7 @@ class Store:
             if self._index is not None:
                 self._index.remove_articles([article_id])
             self.pending.delete(ids=[article_id])
-            self._bump_generation()
+            self._record_change([article_id])
 
     def reindex(self, embedder: Embedder | None = None) -> int:
         """Rebuild every vector from the stored records (after a model change).
@@ -279,7 +292,7 @@ class Store:
             self.rows = self._collection(ITEMS)
             self.stored_embedder = self.embedder.name
             self._index = None
-            self._bump_generation()
+            self._record_change(None)
             return len(articles)
 
     # ---- reading -------------------------------------------------------------------
@@ -357,33 +370,103 @@ class Store:
 
     @property
     def index(self) -> RowIndex:
-        """The in-memory mirror of the rows, loaded on first use and reloaded when another
-        process (or client of the same chroma server) has written since."""
+        """The in-memory mirror of the rows.
+
+        Loaded on first use from a snapshot (`index/<collection id>.npz` under `home`) plus
+        the changes logged since, or from chromadb when there is none; then brought up to
+        date with other processes' changes, looked for at most once a second.
+        """
         with self._lock:
             now = time.monotonic()
-            if self._index is not None and now - self._checked_at < _GENERATION_TTL:
+            if self._index is not None and now - self._checked_at < _CHANGES_TTL:
                 return self._index
             self._checked_at = now
-            mark = self.state.get(ids=["generation"], include=["metadatas"])
-            current = str(mark["metadatas"][0]["value"]) if mark["ids"] else ""
-            if self._index is None or current != self._generation:
-                self._index = self._load_index()
-                self._generation = current
+            if self._index is None:
+                self._index = self._open_index()
+            elif self.state.count() != self._seen_changes:
+                self._sync()
             return self._index
 
-    def _load_index(self) -> RowIndex:
+    def _snapshot_path(self) -> Path:
+        return self.home / "index" / f"{self.rows.id}.npz"
+
+    def _open_index(self) -> RowIndex:
+        path = self._snapshot_path()
+        loaded = RowIndex.load(path) if path.exists() else None
+        if loaded is not None and loaded[1].get("embedder") == self.embedder.name:
+            self._index, self._synced_at = loaded[0], int(loaded[1]["synced_at"])
+            self._unsaved = 0
+            self._sync()
+            return self._index
+        started, count = time.time_ns(), self.state.count()
         index = RowIndex(self.embedder.dim)
         offset = 0
         while True:
             page = self.rows.get(
-                include=["embeddings", "metadatas", "documents"],
-                limit=_LOAD_BATCH,
-                offset=offset,
+                include=["embeddings", "metadatas", "documents"], limit=_LOAD_BATCH, offset=offset
             )
             if not page["ids"]:
-                return index
+                break
             index.add(page["ids"], page["embeddings"], page["metadatas"], page["documents"])
             offset += _LOAD_BATCH
+        self._index, self._seen_changes = index, count
+        self._synced_at = max(self._synced_at, started - _CHANGES_MARGIN_NS)
+        self.save_index()
+        return index
+
+    def _sync(self) -> None:
+        """Apply the logged changes this index has not seen (idempotently)."""
+        assert self._index is not None
+        count = self.state.count()
+        since = self._synced_at - _CHANGES_MARGIN_NS
+        log = self.state.get(where={"at": {"$gt": since}}, include=["metadatas"])
+        changed: set[str] = set()
+        everything = False
+        for change_id, meta in zip(log["ids"], log["metadatas"], strict=True):
+            self._synced_at = max(self._synced_at, int(meta["at"]))
+            if change_id in self._applied:
+                continue
+            self._applied.add(change_id)
+            self._unsaved += 1
+            everything |= meta["articles"] == "*"
+            changed.update(a for a in str(meta["articles"]).split(",") if a)
+        self._seen_changes = count
+        if everything:  # another process reindexed: new collections, new vectors
+            self.articles, self.rows = self._collection(ARTICLES), self._collection(ITEMS)
+            self.stored_embedder = str((self.rows.metadata or {}).get("embedder", ""))
+            self._index = None
+            self._index = self._open_index()
+            return
+        if changed:
+            self._refresh(changed)
+        if self._unsaved >= _SNAPSHOT_AFTER:
+            self.save_index()
+
+    def _refresh(self, article_ids: set[str]) -> None:
+        """Reload the rows of some articles from chromadb into the index."""
+        assert self._index is not None
+        self._index.remove_articles(article_ids)
+        found = self.articles.get(ids=sorted(article_ids), include=["metadatas"])
+        row_ids = [
+            row_id
+            for aid, meta in zip(found["ids"], found["metadatas"], strict=True)
+            for row_id in _row_ids(aid, meta)
+        ]
+        for start in range(0, len(row_ids), _LOAD_BATCH):
+            page = self.rows.get(
+                ids=row_ids[start : start + _LOAD_BATCH],
+                include=["embeddings", "metadatas", "documents"],
+            )
+            self._index.add(page["ids"], page["embeddings"], page["metadatas"], page["documents"])
+
+    def save_index(self) -> None:
+        """Write the in-memory index to its snapshot, so the next process starts fast."""
+        with self._lock:
+            if self._index is None:
+                return
+            extra = {"embedder": self.embedder.name, "synced_at": self._synced_at}
+            self._index.save(self._snapshot_path(), extra)
+            self._unsaved = 0
 
     def ann(self, query: np.ndarray, depth: int) -> list[tuple[str, float]]:
         """chromadb's HNSW neighbours of a unit vector: (row id, cosine), nearest first."""

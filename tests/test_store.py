@@ -11,6 +11,7 @@ import pytest
 
 from kb.embed import ChromaEmbedding, HashEmbedder, MiniLMEmbedder
 from kb.errors import NotFoundError, StoreError
+from kb.index import RowIndex
 from kb.store import Store, item_metadata
 from tests.kb_fixtures import make_article
 
@@ -177,3 +178,51 @@ def test_minilm_store_finds_paraphrase(tmp_path: Path) -> None:
     best, score = store.query_items(query, kinds=("signals",), limit=1)[0]
     assert best.item.name == "AI drives electricity demand"
     assert 0.3 < score <= 1.0
+
+
+def test_index_snapshot_and_change_log(tmp_path: Path) -> None:
+    home = tmp_path / "kb"
+    first = Store(home, embedder=HashEmbedder())
+    first.add_many([make_article("slm"), make_article("energy")])
+    assert len(first.index) == 10
+    snapshot = first._snapshot_path()
+    assert snapshot.exists()
+    # Another process writes after the snapshot: a third one starts from the snapshot
+    # and applies only the logged change, without reading every row again.
+    other = Store(home, embedder=HashEmbedder())
+    other.add(make_article("robots"))
+    other.delete(make_article("slm").id)
+    third = Store(home, embedder=HashEmbedder())
+    full_reads: list[object] = []
+    original_get = third.rows.get
+
+    def counting_get(*args: object, **kwargs: object) -> object:
+        if "offset" in kwargs:
+            full_reads.append(kwargs)
+        return original_get(*args, **kwargs)
+
+    third.rows.get = counting_get  # type: ignore[method-assign]
+    titles = {third.index.item(at).title for at in third.index.live_slots()}
+    assert titles == {"Data centres strain the power grid", "Warehouse robots learn from video"}
+    assert full_reads == []
+    # A reindex elsewhere replaces the collections: readers reload everything.
+    Store(home, embedder=HashEmbedder()).reindex()
+    third._checked_at = 0.0
+    assert len(third.index) == 10 and third.rows.id != first.rows.id
+
+
+def test_replacing_often_keeps_the_index_compact() -> None:
+    article = make_article("slm")
+    rows = article.all_items()
+    ids = [f"{article.id}:{kind}:{i}" for kind, i, _ in rows]
+    metas = [item_metadata(article, kind, item) for kind, _, item in rows]
+    docs = [item.text() for *_, item in rows]
+    vectors = np.asarray(HashEmbedder().embed(docs), dtype=np.float32)
+    index = RowIndex(HashEmbedder.dim)
+    for _ in range(600):
+        index.remove_articles([article.id])
+        index.add(ids, vectors, metas, docs)
+    assert len(index) == 5 and index.size <= 1010
+    assert sorted(index.ids[at] for at in index.live_slots()) == sorted(ids)
+    top = index.vector_top(vectors[0], None, 1)
+    assert index.item(top[0][0]).id == ids[0]
