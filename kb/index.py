@@ -258,19 +258,21 @@ class RowIndex:
         them should pass the mask, and the exact pass is the fallback when too few do.
         """
         n = self.size
-        if n == 0 or k <= 0:
+        if n == 0 or k <= 0 or not self.pos:
             return []
         keep = self.alive[:n] if mask is None else mask
-        chosen = np.flatnonzero(keep)
-        if len(chosen) == 0:
+        passing = len(self.pos) if mask is None else int(np.count_nonzero(mask))
+        if passing == 0:
             return []
-        k = min(k, len(chosen))
-        if ann is not None and len(chosen) > EXACT_MAX:
-            depth = min(len(self.pos), int(k * len(self.pos) / len(chosen) * 2) + 10)
+        k = min(k, passing)
+        if ann is not None and passing > EXACT_MAX:
+            # Ask for enough neighbours that about 2k of them pass the filter.
+            depth = k if mask is None else min(len(self.pos), 2 * k * len(self.pos) // passing)
             near = [(self.pos.get(item_id, -1), score) for item_id, score in ann(query, depth)]
             passed = [(at, score) for at, score in near if at >= 0 and keep[at]]
             if len(passed) >= k:
                 return passed[:k]
+        chosen = np.flatnonzero(keep)
         vectors = self.vectors[:n] if len(chosen) == n else self.vectors[chosen]
         # einsum, not BLAS: OpenBLAS threads a matrix-vector product and, on a busy
         # machine, waits milliseconds for its threads; one SIMD loop does not.
