@@ -89,7 +89,7 @@ def retry_delay(attempt: int, retry_after: str | None, settings: Settings) -> fl
                 delay = max(0.0, when.timestamp() - time.time())
             except (TypeError, ValueError, IndexError):
                 pass
-    return min(delay, settings.retry_max_delay)
+    return float(min(delay, settings.retry_max_delay))
 
 
 class _Decoder:
@@ -141,6 +141,8 @@ class Fetcher:
         self._client = httpx.Client(
             timeout=timeout,
             follow_redirects=False,
+            # no proxies or .netrc from the environment: the guard must see the real peer
+            trust_env=False,
             transport=transport,
             headers={
                 "User-Agent": settings.user_agent,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from ingest.document import Document
@@ -23,6 +24,22 @@ SUFFIXES = HTML_SUFFIXES | TEXT_SUFFIXES | PDF_SUFFIXES
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.M)
+
+
+def expand_directories(sources: Iterable[str]) -> list[str]:
+    """Sources with each local folder replaced by the readable files under it, sorted."""
+    expanded: list[str] = []
+    for source in sources:
+        path = Path(source).expanduser()
+        if "://" not in source and path.is_dir():
+            expanded.extend(
+                str(p)
+                for p in sorted(path.rglob("*"))
+                if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith(".")
+            )
+        else:
+            expanded.append(source)
+    return expanded
 
 
 def text_to_document(

@@ -12,12 +12,15 @@ from __future__ import annotations
 import codecs
 import json
 import re
+from collections.abc import Iterator
 from datetime import date, datetime
+from itertools import chain
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
-from bs4 import BeautifulSoup, SoupStrainer
+from bs4 import BeautifulSoup
+from bs4.filter import SoupStrainer
 from charset_normalizer import from_bytes
 
 from ingest import maintext
@@ -81,6 +84,10 @@ def _detect(data: bytes) -> list[str]:
     return [m.encoding for m in matches]
 
 
+def _detect_lazily(data: bytes) -> Iterator[str]:
+    yield from _detect(data[:200_000])
+
+
 def decode_bytes(data: bytes, declared: str | None = None) -> str:
     """Decode a body to text without ever raising, whatever its charset claims.
 
@@ -98,16 +105,14 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
     if declared_codec and declared_codec.startswith(("utf-16", "utf-32")):
         return data.decode(declared_codec, errors="replace")
     # Valid UTF-8 with non-ASCII bytes is almost never an accident, whatever the label says.
-    text = _try(data, "utf-8")
-    if text is not None:
-        return text
+    utf8 = _try(data, "utf-8")
+    if utf8 is not None:
+        return utf8
     meta = _META_CHARSET.search(data[:4096])
-    for codec in (declared_codec, _codec(meta.group(1).decode("ascii")) if meta else None):
-        if codec and codec != "utf-8":
-            text = _try(data, codec)
-            if text is not None:
-                return text
-    for codec in _detect(data[:200_000]):
+    labelled = [declared_codec, _codec(meta.group(1).decode("ascii")) if meta else None]
+    # detection (slow on a big page) only runs when no label fits
+    candidates = chain((c for c in labelled if c and c != "utf-8"), _detect_lazily(data))
+    for codec in candidates:
         text = _try(data, codec)
         if text is not None:
             return text
@@ -192,14 +197,14 @@ def page_metadata(html: str, base_url: str | None) -> dict[str, str]:
     soup = BeautifulSoup(html, "lxml", parse_only=_HEAD_TAGS)
     meta: dict[str, str] = {}
     for tag in soup.find_all("meta"):
-        key = (tag.get("property") or tag.get("name") or tag.get("itemprop") or "").lower()
+        key = str(tag.get("property") or tag.get("name") or tag.get("itemprop") or "").lower()
         content = tag.get("content")
         if key and isinstance(content, str) and key not in meta:
             meta[key] = content.strip()
     canonical = ""
     for link in soup.find_all("link", href=True):
-        rel = link.get("rel") or []
-        rels = [r.lower() for r in (rel if isinstance(rel, list) else [rel])]
+        rel: Any = link.get("rel") or []
+        rels = [str(r).lower() for r in (rel if isinstance(rel, list) else [rel])]
         if "canonical" in rels:
             canonical = str(link["href"]).strip()
             break

@@ -168,7 +168,8 @@ def ingest(
 ) -> None:
     """Fetch, extract and store articles from URLs, local files, feeds and sitemaps.
 
-    Sources are http(s) URLs and .html/.htm/.md/.txt/.pdf files. The same article is
+    Sources are http(s) URLs, .html/.htm/.md/.txt/.pdf files and folders of them
+    (searched recursively). The same article is
     stored once: an unchanged one is skipped, a changed one replaced, a copy under
     another URL reported as a duplicate. Failures are logged (`signalkb failures`)
     and never stop the batch; the exit status is 1 when any source failed.
@@ -180,9 +181,10 @@ def ingest(
         signalkb ingest --retry-failed
     """
     from ingest.feeds import read_url_list
+    from ingest.files import expand_directories
 
     settings = _settings(ctx, allow_private)
-    all_sources = list(sources)
+    all_sources = expand_directories(sources)
     for path in from_files:
         all_sources.extend(read_url_list(path))
     listed, unreadable = _expand_listings(feeds + sitemaps, settings, settings.home)
@@ -356,4 +358,8 @@ def watch(
             _save_watch_state(home, state)
         if once:
             return
-        time.sleep(interval)
+        try:
+            time.sleep(interval)
+        except KeyboardInterrupt:
+            click.echo("stopped", err=True)
+            return
