@@ -443,3 +443,18 @@ def test_batch_killed_half_way_finishes_on_restart(
     assert store.pending.count() == 0
     assert store.count()["rows"] == sum(sum(1 for _ in a.all_items()) for a in articles)
     assert all(any(a.all_items()) for a in articles)
+
+
+def test_folder_of_files_and_nothing_to_ingest(cli_env: None, tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    (notes / "deeper").mkdir(parents=True)
+    (notes / "one.md").write_text("# One\n\n" + " ".join(ingest_fixtures.story(7)))
+    (notes / "deeper" / "two.txt").write_text("Two\n" + " ".join(ingest_fixtures.story(8)))
+    (notes / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    home = tmp_path / "kb"
+    code, out, err = run("--kb", home, "ingest", notes)
+    assert code == 0, err
+    assert out.count("ingested:") == 2
+    code, out, err = run("--kb", home, "ingest")
+    assert code == 2
+    assert "give URLs or paths" in err

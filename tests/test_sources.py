@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from ingest.feeds import listing_urls, read_url_list
 from ingest.sources import load_document
 from kb.errors import (
     BlockedAddressError,
@@ -25,6 +27,8 @@ from tests.ingest_fixtures import (
     FixtureServer,
     article_html,
     free_port,
+    page,
+    sitemap,
 )
 
 pytestmark = pytest.mark.slow
@@ -142,3 +146,65 @@ def test_short_text_is_no_text_error(tmp_path: Path) -> None:
 def test_other_schemes_are_refused() -> None:
     with pytest.raises(BlockedAddressError):
         load_document("ftp://example.com/file.html", Settings())
+
+
+# ---- lists of articles: URL files, feeds, sitemaps ------------------------------------
+
+
+def test_url_list_skips_comments_and_blanks(tmp_path: Path) -> None:
+    path = tmp_path / "urls.txt"
+    path.write_text("# list\n\nhttps://a.example/1  # first\n  https://a.example/2\n#x\n")
+    assert read_url_list(str(path)) == ["https://a.example/1", "https://a.example/2"]
+    with pytest.raises(IngestError, match="cannot read URL list"):
+        read_url_list(str(tmp_path / "missing.txt"))
+
+
+def test_sitemap_index_and_gzipped_sitemap(
+    ingest_server: FixtureServer, private_settings: Settings
+) -> None:
+    first = sitemap(ingest_server, ["/a/x1", "/a/x2"]).encode()
+    ingest_server.routes["/sm-1.xml.gz"] = page(gzip.compress(first), "application/gzip")
+    ingest_server.routes["/sm-2.xml"] = page(sitemap(ingest_server, ["/a/x3"]), "text/xml")
+    ingest_server.routes["/sm-index.xml"] = page(
+        '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        "<sitemap><loc>/sm-1.xml.gz</loc></sitemap><sitemap><loc>/sm-2.xml</loc></sitemap>"
+        "</sitemapindex>",
+        "application/xml",
+    )
+    urls = listing_urls(ingest_server.url("/sm-index.xml"), private_settings)
+    assert urls == [ingest_server.url(p) for p in ("/a/x1", "/a/x2", "/a/x3")]
+
+
+def test_sitemap_entities_are_not_expanded(
+    ingest_server: FixtureServer, private_settings: Settings
+) -> None:
+    ingest_server.routes["/xxe.xml"] = page(
+        '<?xml version="1.0"?><!DOCTYPE u [<!ENTITY e SYSTEM "file:///etc/hostname">]>'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        "<url><loc>https://a.example/&e;</loc></url><url><loc>https://a.example/ok</loc></url>"
+        "</urlset>",
+        "application/xml",
+    )
+    urls = listing_urls(ingest_server.url("/xxe.xml"), private_settings)
+    assert "https://a.example/ok" in urls
+    hostname = Path("/etc/hostname").read_text().strip() if Path("/etc/hostname").exists() else ""
+    assert not hostname or all(hostname not in u for u in urls)
+
+
+def test_atom_feed_links_are_absolute(
+    ingest_server: FixtureServer, private_settings: Settings
+) -> None:
+    ingest_server.routes["/atom.xml"] = page(
+        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+        '<entry><title>a</title><link href="/a/atom-1"/></entry>'
+        '<entry><title>b</title><link rel="alternate" href="https://b.example/2"/></entry>'
+        "</feed>",
+        "application/atom+xml",
+    )
+    urls = listing_urls(ingest_server.url("/atom.xml"), private_settings)
+    assert urls == [ingest_server.url("/a/atom-1"), "https://b.example/2"]
+
+
+def test_a_page_is_not_a_feed(ingest_server: FixtureServer, private_settings: Settings) -> None:
+    with pytest.raises(IngestError, match="no entries found"):
+        listing_urls(ingest_server.url("/article"), private_settings)
