@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -26,6 +28,7 @@ from kb.records import ITEM_TYPES, KINDS, Item, Kind
 
 _KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
 _SNAPSHOT_VERSION = 1
+_SHARED_KEYS = ("article_id", "kind", "title", "url", "site", "published", "themes")
 EXACT_MAX = 20_000  # candidate rows scored exactly; beyond, the ANN index is asked first
 
 # An approximate nearest-neighbour search: (unit query, how many) -> [(row id, cosine)].
@@ -131,6 +134,10 @@ class RowIndex:
         self._techs: dict[str, set[int]] = {}
         self._bm25: Any = None
         self._bm25_rows = np.zeros(0, dtype=np.int64)
+        self._bm25_fresh = False
+        self._bm25_lock = threading.RLock()
+        self._bm25_thread: threading.Thread | None = None
+        self._epoch = 0  # bumped when compaction renumbers the slots
 
     def __len__(self) -> int:
         return len(self.pos)
@@ -167,6 +174,9 @@ class RowIndex:
         self.vectors[start:end] = np.asarray(vectors, dtype=np.float32)
         for offset, (item_id, meta) in enumerate(zip(ids, metadatas, strict=True)):
             at = start + offset
+            for key in _SHARED_KEYS:  # one copy of each article's strings, not one per row
+                if isinstance(meta.get(key), str):
+                    meta[key] = sys.intern(meta[key])
             code = self._articles.setdefault(str(meta["article_id"]), len(self._articles))
             self.kind[at] = _KIND_CODE[meta["kind"]]
             self.relevancy[at] = int(meta["relevancy"])
@@ -185,7 +195,7 @@ class RowIndex:
         self.meta += list(metadatas)
         self.documents += list(documents)
         self.size = end
-        self._bm25 = None
+        self._bm25_fresh = False
 
     def remove_articles(self, article_ids: Iterable[str]) -> None:
         """Drop every row of these articles."""
@@ -200,10 +210,13 @@ class RowIndex:
                     self.meta[at] = None
             for codes in (*self._themes.values(), *self._techs.values()):
                 codes.discard(code)
-            self._bm25 = None
+            self._bm25_fresh = False
         if self.size - len(self.pos) > max(1000, self.size // 4):
             # Replaced rows leave dead slots behind; past a quarter, rebuild without them.
-            self.__dict__.update(self.compacted().__dict__)
+            compact = self.compacted()
+            compact._epoch = self._epoch + 1
+            compact._bm25_lock = self._bm25_lock
+            self.__dict__.update(compact.__dict__)
 
     def mask(
         self,
@@ -287,9 +300,8 @@ class RowIndex:
         if not tokens or not self.pos:
             return []
         bm25, rows = self._keyword_index()
-        scores = bm25.get_scores(tokens)
-        if mask is not None:
-            scores = np.where(mask[rows], scores, 0.0)
+        keep = self.alive[rows] if mask is None else self.alive[rows] & mask[rows]
+        scores = np.where(keep, bm25.get_scores(tokens), 0.0)
         hits = np.flatnonzero(scores > 0)
         if len(hits) == 0:
             return []
@@ -299,14 +311,38 @@ class RowIndex:
         return [(int(rows[i]), float(scores[i])) for i in top]
 
     def _keyword_index(self) -> tuple[Any, np.ndarray]:
-        if self._bm25 is None:
-            import bm25s
+        """The BM25 index, rebuilt after writes.
 
-            rows = np.flatnonzero(self.alive[: self.size])
-            bm25 = bm25s.BM25()
-            bm25.index([tokenize(self.documents[i]) for i in rows], show_progress=False)
-            self._bm25, self._bm25_rows = bm25, rows
-        return self._bm25, self._bm25_rows
+        Up to EXACT_MAX rows it is rebuilt at once. A larger one (seconds to build) is
+        rebuilt in a background thread while searches use the previous one: rows written
+        since are missing from the keyword ranking (the vector ranking has them) and
+        removed rows are masked out, until the new index is swapped in.
+        """
+        with self._bm25_lock:
+            if self._bm25 is None or (not self._bm25_fresh and len(self.pos) <= EXACT_MAX):
+                self._build_keywords(self._epoch)
+            elif not self._bm25_fresh and self._bm25_thread is None:
+                self._bm25_thread = threading.Thread(
+                    target=self._build_keywords, args=(self._epoch,), daemon=True
+                )
+                self._bm25_thread.start()
+            return self._bm25, self._bm25_rows
+
+    def _build_keywords(self, epoch: int) -> None:
+        import bm25s
+
+        self._bm25_fresh = True  # writes from here on make it stale again
+        rows = np.flatnonzero(self.alive[: self.size])
+        corpus = [tokenize(self.documents[i]) for i in rows]
+        bm25 = bm25s.BM25()
+        bm25.index(corpus, show_progress=False)
+        with self._bm25_lock:
+            if epoch == self._epoch:  # slots were not renumbered meanwhile
+                self._bm25, self._bm25_rows = bm25, rows
+            else:
+                self._bm25_fresh = False
+            if threading.current_thread() is self._bm25_thread:
+                self._bm25_thread = None
 
     def item(self, at: int) -> StoredItem:
         """The stored row in a slot."""

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kb.embed import HashEmbedder, MiniLMEmbedder
 from kb.errors import NotFoundError
-from kb.index import tokenize
+from kb.index import RowIndex, tokenize
+from kb.records import Article
 from kb.search import search, similar_articles, similar_items
-from kb.store import Store
+from kb.store import Store, item_metadata
 from tests.kb_fixtures import make_article
 
 
@@ -113,3 +115,30 @@ def test_tokenize_keeps_names_whole_and_joined() -> None:
         "gpt",
         "4o",
     ]
+
+
+def test_large_keyword_index_rebuilds_in_the_background(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("kb.index.EXACT_MAX", 2)
+    index = RowIndex(HashEmbedder.dim)
+
+    def add(article: Article) -> None:
+        rows = article.all_items()
+        docs = [item.text() for *_, item in rows]
+        index.add(
+            [f"{article.id}:{kind}:{i}" for kind, i, _ in rows],
+            np.asarray(HashEmbedder().embed(docs), dtype=np.float32),
+            [item_metadata(article, kind, item) for kind, _, item in rows],
+            docs,
+        )
+
+    add(make_article("slm"))
+    assert index.item(index.keyword_top("Phi-3", None, 1)[0][0]).item.name == "Phi-3"
+    robots = make_article("robots")
+    add(robots)
+    index.keyword_top("Diffusion", None, 1)  # starts the rebuild, answers from the old index
+    thread = index._bm25_thread
+    if thread is not None:
+        thread.join()
+    assert index.item(index.keyword_top("Diffusion", None, 1)[0][0]).item.name == "Diffusion policy"
+    index.remove_articles([robots.id])
+    assert index.keyword_top("Diffusion", None, 1) == []  # removed rows are masked at once
