@@ -18,9 +18,11 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kb.embed import MiniLMEmbedder
 from kb.errors import NotFoundError, SignalKBError
 from kb.settings import Settings
 from kb.store import Store
+from web.batching import BatchingEmbedder
 from web.guard import COOKIE, refusal
 from web.render import make_templates, respond
 from web.routes import articles, docs, ingest, search, tables, trends
@@ -39,6 +41,12 @@ _SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+
+
+def _open_store(settings: Settings) -> Store:
+    """The store, with query embeddings batched across concurrent requests."""
+    embedder = BatchingEmbedder(MiniLMEmbedder())
+    return Store(settings.home, embedder=embedder, chroma_url=settings.chroma_url)
 
 
 def _default_extractor_factory(settings: Settings) -> ExtractorFactory:
@@ -68,7 +76,7 @@ def create_app(
 
     Args:
         settings: signalkb's settings.
-        store_factory: opens the store (default: `Store(settings.home, chroma_url=...)`).
+        store_factory: opens the store (default: MiniLM, query embeddings batched).
         extractor_factory: builds the extractor ingest jobs use (default: the configured one).
 
     Returns:
@@ -84,7 +92,7 @@ def create_app(
     )
     app.state.signalkb = AppState(
         settings,
-        store_factory or (lambda: Store(settings.home, chroma_url=settings.chroma_url)),
+        store_factory or (lambda: _open_store(settings)),
         extractor_factory or _default_extractor_factory(settings),
     )
     app.state.templates = make_templates()

