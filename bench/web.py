@@ -367,7 +367,10 @@ def main() -> None:
             figures["ingest_example"] = progress["entries"][0]
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
         pages.shutdown()
 
     rows = counts["rows"]

@@ -108,6 +108,7 @@ class JobManager:
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     def submit(self, sources: list[str], *, retry_of: str = "") -> Job:
         """Queue a job for these sources and return it at once."""
@@ -132,7 +133,8 @@ class JobManager:
         return list(reversed(self.jobs.values()))
 
     def close(self) -> None:
-        """Let the worker finish its current job and stop."""
+        """Stop after the article in progress; sources not yet started are marked failed."""
+        self._stopping.set()
         if self._worker is not None:
             self._queue.put(None)
             self._worker.join(timeout=30)
@@ -146,7 +148,10 @@ class JobManager:
                 job.error = f"the extractor could not start: {exc}"
                 continue
             for entry in job.entries:
-                self._ingest(entry)
+                if self._stopping.is_set():
+                    entry.status, entry.message = "failed", "the server stopped before this one"
+                else:
+                    self._ingest(entry)
 
     def _ingest(self, entry: Entry) -> None:
         entry.status = "fetching"
