@@ -26,7 +26,19 @@ def _llamacpp(settings: Settings) -> ChatModel:
     return LlamaCppModel(settings.model)
 
 
+def _openai(settings: Settings) -> ChatModel:
+    from ingest.extract.openai_compat import OpenAICompatModel
+
+    return OpenAICompatModel(
+        settings.openai_base_url,
+        settings.openai_model,
+        api_key=settings.openai_api_key,
+        timeout=settings.extract_timeout,
+    )
+
+
 register_backend("llamacpp", _llamacpp)
+register_backend("openai", _openai)
 
 
 def make_chat_model(settings: Settings) -> ChatModel:

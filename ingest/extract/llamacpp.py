@@ -78,6 +78,17 @@ def _check_gguf(path: Path) -> None:
         raise BackendError("not a GGUF model file (bad header)", source=str(path))
 
 
+def threads() -> int:
+    """Threads for llama.cpp: all cores when the machine is quiet, one when it is busy.
+
+    llama.cpp's threads wait on each other at every step, so on a machine already loaded
+    (shared CPU) two threads run several times slower than one; measured here.
+    """
+    cores = os.cpu_count() or 1
+    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return max(1, min(4, cores)) if busy < cores / 2 else 1
+
+
 def load_llama(path: Path, n_ctx: int) -> Llama:
     """A llama.cpp model for `path`, loaded once per (path, n_ctx) in this process."""
     key = (str(path.resolve()) if path.exists() else str(path), n_ctx)
@@ -92,7 +103,7 @@ def load_llama(path: Path, n_ctx: int) -> Llama:
                 model_path=str(path),
                 n_ctx=n_ctx,
                 seed=SEED,
-                n_threads=max(1, min(4, os.cpu_count() or 1)),
+                n_threads=threads(),
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:
@@ -182,11 +193,10 @@ class LlamaCppModel(ChatModel):
 
 
 def plain_prompt(messages: list[Message]) -> str:
-    """Messages as one plain-text prompt, for base models without a chat template."""
-    parts = []
-    for m in messages:
-        if m.role == "assistant":
-            parts.append(m.content.rstrip() + "\n\n")
-        else:
-            parts.append(m.content.rstrip() + "\n")
-    return "".join(parts)
+    """Messages as one plain-text prompt, for base models without a chat template.
+
+    The system message is left out (a base model continues text, it takes no orders);
+    the last message is not closed, so the model continues it.
+    """
+    turns = [m.content.strip() for m in messages if m.role != "system"]
+    return "\n\n".join(turns)

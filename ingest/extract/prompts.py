@@ -6,22 +6,10 @@ smallest models answer those well and lose their way in long, many-part requests
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 SYSTEM = "You are a careful analyst who tracks trends in artificial intelligence."
-
-TERMS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "terms": {
-            "type": "array",
-            "items": {"type": "string", "minLength": 2, "maxLength": 40},
-            "minItems": 3,
-            "maxItems": 6,
-        }
-    },
-    "required": ["terms"],
-}
 
 TECH_KINDS = ("technology", "product", "model", "method")
 OTHER_KINDS = ("person", "organization", "place", "other")
@@ -45,23 +33,6 @@ def summary(title: str, body: str) -> str:
         f"Title: {title}\n\nArticle:\n{body}\n\n"
         "Write a one-paragraph summary of this article (about 100 words), in the third "
         "person, starting with 'The article discusses'."
-    )
-
-
-def keywords(title: str, summary_text: str) -> str:
-    """Ask for the article's keywords."""
-    return (
-        f"Title: {title}\nSummary: {summary_text}\n\n"
-        "List 5 keywords of this article: short lower-case noun phrases that appear in it."
-    )
-
-
-def themes(title: str, summary_text: str) -> str:
-    """Ask for broad subject areas."""
-    return (
-        f"Title: {title}\nSummary: {summary_text}\n\n"
-        "List 4 broad subject areas of this article, in lower case "
-        "(for example: artificial intelligence, business applications, regulation)."
     )
 
 
@@ -107,17 +78,49 @@ def item(kind: str, sentence: str) -> str:
     return f"Sentence: {sentence}\n\n{QUESTIONS[kind]} Answer in one sentence."
 
 
-def name(description: str) -> str:
+NAME_HINTS: dict[str, str] = {
+    "signals": "the trend",
+    "concerns": "the risk",
+    "behaviors": "what is being done",
+    "issues": "the topic",
+}
+
+
+def name(kind: str, sentence: str) -> str:
     """Ask for a short name for a row."""
     return (
-        f"Sentence: {description}\n\n"
-        "Give this a short title of 3 to 6 words. Answer with the title only."
+        f"Sentence: {sentence}\n\n"
+        f"Give {NAME_HINTS[kind]} in this sentence a short title of 3 to 6 words. "
+        "Answer with the title only."
     )
+
+
+def merge_summaries(title: str, parts: list[str]) -> str:
+    """Ask to merge the summaries of an article's chunks into one paragraph."""
+    joined = "\n".join(f"- {p}" for p in parts)
+    return (
+        f"Title: {title}\n\nSummaries of the parts of the article:\n{joined}\n\n"
+        "Write one paragraph (about 100 words) that summarises the whole article, in the "
+        "third person, starting with 'The article discusses'."
+    )
+
+
+def retry(problems: list[str], schema: dict[str, Any]) -> str:
+    """Ask again after an answer that failed the schema, naming what was wrong."""
+    return (
+        "That answer is not valid: " + "; ".join(problems[:5]) + ".\n"
+        "Answer again with only a JSON object matching this schema: " + json.dumps(schema)
+    )
+
+
+def field(prompt: str, key: str, schema: dict[str, Any]) -> str:
+    """Ask for one field on its own (field-by-field repair)."""
+    choices = f" Choose one of: {', '.join(schema['enum'])}." if "enum" in schema else ""
+    return f"{prompt}\n\nAnswer with the {key.replace('_', ' ')} only.{choices}"
 
 
 SIGNAL_PARTS: dict[str, str] = {
     "change": "Describe the change in one sentence starting with 'Transition from'.",
-    "ten_year": "What might this lead to in ten years? Answer in one sentence.",
     "driving_force": "What is driving this change? Answer in one short sentence.",
 }
 

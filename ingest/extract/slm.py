@@ -1,24 +1,29 @@
 """`SLMExtractor`: a complete, grounded record from a small language model.
 
-The smallest models cannot write a whole record in one answer, so the work is split into
-small concrete questions (see /work/shared/PARTS.md):
+The smallest models cannot write a whole record in one answer (see PARTS.md), so the work
+is split into small concrete questions around candidates mined from the text:
 
-1. the summary is asked for as free prose and cleaned up afterwards;
-2. keywords, themes, category and type are short schema-constrained answers, and
-   keywords are checked against the text;
-3. for the tables, candidate evidence is mined from the text first (named terms for
-   technologies, sentences that read like a change, a risk, an action or a debate for the
-   other four), and the model names and describes one item per evidence sentence;
-4. every row keeps its evidence sentence verbatim; relevancy follows from how central the
-   row's evidence is to the article (the RECORD-FORMAT.md rubric: 5 = central).
+1. the text is split into chunks that fit the model; each chunk is summarised as free
+   prose, and the chunk summaries are merged into one paragraph;
+2. keywords are mined noun phrases and names, themes come from a list of broad subject
+   areas; both are ranked by MiniLM closeness to the title and summary;
+3. for each table, evidence sentences are chosen first (cue words plus MiniLM closeness to
+   what the table holds, per chunk, then merged and de-duplicated across chunks); the
+   model names each item, and describes it only where its words stay within the article;
+4. technologies are mined names and tech phrases that the model confirms are a
+   technology, product, model or method;
+5. every row's evidence is checked verbatim against the text (repaired or dropped), and
+   relevancy follows the RECORD-FORMAT.md rubric from the row's closeness to the article's
+   main subject (5 = central).
 
-A section that cannot be filled leaves the record `incomplete`, never invalid.
+A section that cannot be filled, or a time limit reached, leaves the record `incomplete`
+with what there is; the record handed back always validates.
 """
 
 from __future__ import annotations
 
 import json
-import re
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,16 +31,23 @@ from typing import Any
 from ingest.document import Document
 from ingest.extract import prompts
 from ingest.extract.base import ChatModel, Message
+from ingest.extract.schema import coerce_field, errors
 from ingest.extract.text import (
     Sentence,
+    best_sentence,
     content_words,
     first_sentence,
     grounded,
+    is_verbatim,
+    key_phrase,
+    locate,
     named_terms,
     noun_phrases,
     sentences,
-    short_name,
+    split_chunks,
     split_label,
+    tech_phrases,
+    title_case,
     truncate_words,
 )
 from kb.embed import Embedder, MiniLMEmbedder
@@ -88,6 +100,35 @@ THEMES = (
     "model training",
     "human-computer interaction",
 )
+# What each table holds, in words MiniLM can compare evidence sentences with.
+PROTOTYPES: dict[str, str] = {
+    "signals": "an emerging trend: something new is growing, rising, shifting or spreading",
+    "concerns": "a risk, danger, harm, cost or problem that people worry about",
+    "behaviors": "companies, people or organisations are using, adopting, building or doing it",
+    "issues": "a topic of public debate: regulation, ethics, policy, transparency, access",
+    "technologies": "a technology, product, AI model, tool, dataset or method",
+}
+CUES: dict[str, tuple[str, ...]] = {
+    "signals": (
+        "emerg", "grow", "trend", "shift", "rise", "rising", "increas", "new ", "future",
+        "transform", "becom", "rapid", "alternative", "first", "more ",
+    ),
+    "concerns": (
+        "risk", "concern", "bias", "halluc", "expensive", "cost", "danger", "harm", "fake",
+        "hoax", "misinform", "threat", "challenge", "problem", "fail", "unsafe", "safety",
+        "copyright", "privacy", "lack", "rarely", "delay", "disrupt", "worr",
+    ),
+    "behaviors": (
+        "use ", "using", "adopt", "deploy", "build", "train", "fine-tun", "tuned", "creat",
+        "shar", "invest", "evaluat", "release", "compan", "business", "people", "team",
+        "urged", "halted", "stopped",
+    ),
+    "issues": (
+        "regulat", "law", "act ", "policy", "policymaker", "transparen", "ethic", "debate",
+        "accountab", "comply", "compliance", "access", "govern", "sustainab", "impact",
+        "public", "trust", "open", "disclos",
+    ),
+}  # fmt: skip
 
 
 @dataclass
@@ -102,13 +143,27 @@ class Budget:
         """Monotonic time at which the article's extraction must stop."""
         return self.start + self.seconds
 
-    def expired(self) -> bool:
-        """Whether the time limit has passed."""
-        return time.monotonic() > self.deadline
+    def left(self) -> float:
+        """Seconds left."""
+        return self.deadline - time.monotonic()
 
 
 class TimeUp(Exception):
     """Internal: the per-article time limit passed; the record is finished as it is."""
+
+
+@dataclass
+class Context:
+    """What one extraction works from: the text, its sentences and their vectors."""
+
+    title: str
+    text: str
+    chunks: list[str]
+    sents: list[Sentence]
+    chunk_of: list[int]
+    vectors: list[list[float]]
+    summary: str = ""
+    focus: list[float] = field(default_factory=list)
 
 
 class SLMExtractor:
@@ -119,43 +174,66 @@ class SLMExtractor:
         model: ChatModel,
         *,
         timeout: float = 300.0,
-        rows_per_table: int = 4,
-        max_prompt_words: int = 1500,
         embedder: Embedder | None = None,
+        rows_per_table: int = 4,
+        tech_rows: int = 6,
+        chunk_words: int = 900,
+        max_chunks: int = 6,
+        max_sentences: int = 400,
+        describe_rows: bool = False,
     ) -> None:
         self.model = model
-        self.embedder: Embedder = embedder or MiniLMEmbedder()
-        self._text = ""
         self.timeout = timeout
+        self.embedder: Embedder = embedder or MiniLMEmbedder()
         self.rows_per_table = rows_per_table
-        self.max_prompt_words = max_prompt_words
+        self.tech_rows = tech_rows
+        self.chunk_words = chunk_words
+        self.max_chunks = max_chunks
+        self.max_sentences = max_sentences
+        self.describe_rows = describe_rows
         self._budget = Budget(timeout)
 
     # -- model calls ---------------------------------------------------------------------
 
-    def _ask(self, prompt: str, *, max_tokens: int, system: str = prompts.SYSTEM) -> str:
-        if self._budget.expired():
+    def _complete(self, messages: list[Message], **kwargs: Any) -> str:
+        if self._budget.left() <= 0:
             raise TimeUp
-        self._arm_deadline()
-        messages = [Message("system", system), Message("user", prompt)]
-        return self.model.complete(messages, max_tokens=max_tokens).strip()
-
-    def _ask_json(self, prompt: str, schema: dict[str, Any], *, max_tokens: int) -> dict[str, Any]:
-        if self._budget.expired():
-            raise TimeUp
-        self._arm_deadline()
-        messages = [Message("system", prompts.SYSTEM), Message("user", prompt)]
-        raw = self.model.complete(messages, json_schema=schema, max_tokens=max_tokens)
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = _salvage_json(raw)
-        return value if isinstance(value, dict) else {}
-
-    def _arm_deadline(self) -> None:
-        # Backends that can stop mid-generation (llama.cpp) read this attribute.
         if hasattr(self.model, "deadline"):
+            # Backends that stream (llama.cpp) stop a generation part-way at the deadline.
             self.model.deadline = self._budget.deadline
+        return self.model.complete(messages, **kwargs)
+
+    def _ask(self, prompt: str, *, max_tokens: int, stop: list[str] | None = None) -> str:
+        messages = [Message("system", prompts.SYSTEM), Message("user", prompt)]
+        return self._complete(messages, max_tokens=max_tokens, stop=stop).strip()
+
+    def _line(self, prompt: str, *, max_tokens: int) -> str:
+        """A one-sentence free-text answer, with chatter like "This sentence ..." cut."""
+        return first_sentence(self._ask(prompt, max_tokens=max_tokens))
+
+    def ask_json(self, prompt: str, schema: dict[str, Any], *, max_tokens: int) -> dict[str, Any]:
+        """A JSON answer checked against `schema`: asked, retried once with the errors, then
+        repaired field by field with plain questions. Returns the valid fields found."""
+        messages = [Message("system", prompts.SYSTEM), Message("user", prompt)]
+        raw = self._complete(messages, json_schema=schema, max_tokens=max_tokens)
+        value, problems = _parse(raw, schema)
+        if problems:
+            retry = [
+                *messages,
+                Message("assistant", raw),
+                Message("user", prompts.retry(problems, schema)),
+            ]
+            raw = self._complete(retry, json_schema=schema, max_tokens=max_tokens)
+            value, problems = _parse(raw, schema)
+        if problems:
+            value = {k: v for k, v in value.items() if not errors({k: v}, _only(schema, k))}
+            for key, sub in schema.get("properties", {}).items():
+                if key not in value:
+                    answer = self._ask(prompts.field(prompt, key, sub), max_tokens=40)
+                    fixed = coerce_field(answer, sub)
+                    if fixed is not None:
+                        value[key] = fixed
+        return value
 
     # -- the record ----------------------------------------------------------------------
 
@@ -165,7 +243,6 @@ class SLMExtractor:
         if not text.strip():
             raise ExtractionError("the article has no text to extract from", source=document.url)
         self._budget = Budget(self.timeout)
-        self._text = text
         title = document.title.strip() or _first_line(text) or document.url
         record: dict[str, Any] = {
             "id": article_id_for(document.url),
@@ -173,262 +250,253 @@ class SLMExtractor:
             "title": title[:500],
             "extractor": self.model.model_id,
         }
-        sents = sentences(text)
-        body = truncate_words(text, self.max_prompt_words)
+        timed_out = False
         try:
-            record["summary"] = self._summary(title, body)
-            record["keywords"] = self._keywords(title, record["summary"], text)
-            record["themes"] = self._themes(title, record["summary"])
-            record["category"], record["type"] = self._category_type(title, record["summary"])
-            record["technologies"] = self._technologies(text, sents)
+            ctx = self._context(title, text)
+            record["summary"] = ctx.summary = self._summary(ctx)
+            ctx.focus = self._embed([f"{title}. {ctx.summary}"])[0]
+            record["keywords"] = self._keywords(ctx)
+            record["themes"] = self._rank(ctx.focus, list(THEMES))[:4]
+            record["category"], record["type"] = self._category_type(ctx)
+            record["technologies"] = self._technologies(ctx)
             for kind in ("signals", "concerns", "behaviors", "issues"):
-                record[kind] = self._rows(kind, sents, title)
+                record[kind] = self._rows(kind, ctx)
         except TimeUp:
-            pass
+            timed_out = True
         finally:
             if hasattr(self.model, "deadline"):
                 self.model.deadline = None
-        return _assemble(record)
+        return _assemble(record, text, incomplete=timed_out)
 
-    def _summary(self, title: str, body: str) -> str:
-        answer = self._ask(prompts.summary(title, body), max_tokens=220)
-        return clean_summary(answer)
+    def _context(self, title: str, text: str) -> Context:
+        chunks = split_chunks(text, self.chunk_words)[: self.max_chunks]
+        sents: list[Sentence] = []
+        chunk_of: list[int] = []
+        for i, chunk in enumerate(chunks):
+            for s in sentences(chunk):
+                sents.append(Sentence(s.text, len(sents)))
+                chunk_of.append(i)
+        if len(sents) > self.max_sentences:
+            sents, chunk_of = sents[: self.max_sentences], chunk_of[: self.max_sentences]
+        vectors = self._embed([s.text for s in sents])
+        return Context(title, text, chunks, sents, chunk_of, vectors)
 
-    def _keywords(self, title: str, summary: str, text: str) -> list[str]:
-        candidates = [p for p, _ in noun_phrases(text)[:60]]
-        candidates += [t.lower() for t, _ in named_terms(text)[:20]]
-        ranked = self._rank(f"{title}. {summary}", _unique(candidates))
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        return self.embedder.embed(texts) if texts else []
+
+    def _rank(self, query: list[float], candidates: list[str]) -> list[str]:
+        """Candidates ordered by cosine to `query`, most similar first."""
+        vectors = self._embed(candidates)
+        order = sorted(range(len(candidates)), key=lambda i: -_dot(query, vectors[i]))
+        return [candidates[i] for i in order]
+
+    def _summary(self, ctx: Context) -> str:
+        parts = []
+        for chunk in ctx.chunks:
+            if parts and self._budget.left() < self.timeout / 2:
+                break  # keep time for the tables; later chunks still feed them
+            body = truncate_words(chunk, self.chunk_words)
+            parts.append(clean_summary(self._ask(prompts.summary(ctx.title, body), max_tokens=200)))
+        if len(parts) == 1:
+            return parts[0]
+        merged = self._ask(prompts.merge_summaries(ctx.title, parts), max_tokens=200)
+        return clean_summary(merged) or parts[0]
+
+    def _keywords(self, ctx: Context) -> list[str]:
+        phrases = [p for p, _ in noun_phrases(ctx.text)[:60]]
+        names = [t for t, _ in named_terms(ctx.text)[:20]]
+        candidates = _unique([*phrases, *(n.lower() for n in names)])
+        if not candidates:
+            return []
+        vectors = self._embed(candidates)
+        counts = dict(noun_phrases(ctx.text))
+        scores = {
+            c: _dot(ctx.focus, v) + 0.05 * math.log1p(counts.get(c, 1))
+            for c, v in zip(candidates, vectors, strict=True)
+        }
         keywords: list[str] = []
-        for phrase in ranked:
+        for phrase in sorted(candidates, key=lambda c: -scores[c]):
             if not any(phrase in k or k in phrase for k in keywords):
                 keywords.append(phrase)
             if len(keywords) >= 6:
                 break
         return keywords
 
-    def _themes(self, title: str, summary: str) -> list[str]:
-        return self._rank(f"{title}. {summary}", list(THEMES))[:4]
-
-    def _rank(self, query: str, candidates: list[str]) -> list[str]:
-        """Candidates ordered by MiniLM cosine to `query`, most similar first."""
-        if not candidates:
-            return []
-        vectors = self.embedder.embed([query, *candidates])
-        q = vectors[0]
-        scores = [sum(a * b for a, b in zip(q, v, strict=True)) for v in vectors[1:]]
-        order = sorted(range(len(candidates)), key=lambda i: -scores[i])
-        return [candidates[i] for i in order]
-
-    def _category_type(self, title: str, summary: str) -> tuple[str, str]:
+    def _category_type(self, ctx: Context) -> tuple[str, str]:
         schema = prompts.category_schema(CATEGORIES, TYPES)
-        answer = self._ask_json(prompts.category(title, summary), schema, max_tokens=40)
+        answer = self.ask_json(prompts.category(ctx.title, ctx.summary), schema, max_tokens=30)
         return str(answer.get("category", "")), str(answer.get("type", ""))
 
-    def _technologies(self, text: str, sents: list[Sentence]) -> list[dict[str, Any]]:
+    def _technologies(self, ctx: Context) -> list[dict[str, Any]]:
+        counts: dict[str, int] = {}
+        for term, n in named_terms(ctx.text):
+            counts[term] = counts.get(term, 0) + n
+        for term, n in tech_phrases(ctx.text):
+            counts.setdefault(term, n)
+        candidates = [t for t in _merge_acronyms(counts) if t.lower() not in GENERIC_TERMS]
         rows: list[dict[str, Any]] = []
-        for term, count in named_terms(text)[: self.rows_per_table * 3]:
-            if len(rows) >= self.rows_per_table:
+        for term in candidates[: self.tech_rows * 2]:
+            if len(rows) >= self.tech_rows:
                 break
-            evidence = next((s for s in sents if term in s.text), None)
+            evidence = next((s for s in ctx.sents if term.lower() in s.text.lower()), None)
             if evidence is None:
                 continue
-            answer = self._ask_json(
+            answer = self.ask_json(
                 prompts.technology_kind(term, evidence.text), prompts.TECH_SCHEMA, max_tokens=12
             )
-            if str(answer.get("kind", "")) not in prompts.TECH_KINDS:
+            if answer.get("kind") not in prompts.TECH_KINDS:
                 continue
-            described = self._line(prompts.technology(term, evidence.text), max_tokens=60)
             _, body = split_label(evidence.text)
-            rows.append(
-                {
-                    "name": term,
-                    "description": described if grounded(described, text) else body,
-                    "relevancy": _relevancy(count, evidence, len(sents)),
-                    "evidence": evidence.text,
-                }
-            )
+            description = body
+            if self.describe_rows:
+                said = self._line(prompts.technology(term, evidence.text), max_tokens=60)
+                description = said if grounded(said, ctx.text) else body
+            row = {"name": term, "description": description, "evidence": evidence.text}
+            row["relevancy"] = self._relevancy(ctx, row, counts.get(term, 1))
+            rows.append(row)
         return rows
 
-    def _rows(self, kind: Kind, sents: list[Sentence], title: str) -> list[dict[str, Any]]:
+    def _rows(self, kind: Kind, ctx: Context) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
-        central = content_words(title)
-        for sent in pick_sentences(kind, sents, self.rows_per_table):
-            row = self._row(kind, sent)
-            overlap = len(central & content_words(sent.text))
-            row["relevancy"] = _relevancy(1 + overlap, sent, len(sents))
+        for sent in self._pick(kind, ctx):
+            row = self._row(kind, sent, ctx)
+            row["relevancy"] = self._relevancy(ctx, row, 1)
             if not _same_row(row, rows):
                 rows.append(row)
         return rows
 
-    def _row(self, kind: Kind, sent: Sentence) -> dict[str, Any]:
-        """One table row from one evidence sentence: model prose, kept only when grounded."""
+    def _pick(self, kind: str, ctx: Context) -> list[Sentence]:
+        """Evidence sentences for a table: best per chunk, merged, de-duplicated, capped."""
+        if not ctx.sents:
+            return []
+        proto = self._embed([PROTOTYPES[kind]])[0]
+        scored: list[tuple[float, int]] = []
+        for i, s in enumerate(ctx.sents):
+            low = s.text.lower()
+            cues = sum(1 for c in CUES.get(kind, ()) if c in low)
+            score = (
+                0.15 * min(cues, 3)
+                + _dot(proto, ctx.vectors[i])
+                + 0.5 * _dot(ctx.focus, ctx.vectors[i])
+            )
+            scored.append((score, i))
+        per_chunk: dict[int, list[tuple[float, int]]] = {}
+        for score, i in sorted(scored, reverse=True):
+            per_chunk.setdefault(ctx.chunk_of[i], []).append((score, i))
+        pool = [x for chunk in per_chunk.values() for x in chunk[: self.rows_per_table]]
+        picked: list[int] = []
+        for _, i in sorted(pool, reverse=True):
+            if all(_dot(ctx.vectors[i], ctx.vectors[j]) < 0.8 for j in picked):
+                picked.append(i)
+            if len(picked) >= self.rows_per_table:
+                break
+        return [ctx.sents[i] for i in sorted(picked)]
+
+    def _row(self, kind: Kind, sent: Sentence, ctx: Context) -> dict[str, Any]:
+        """One table row from one evidence sentence."""
         label, body = split_label(sent.text)
-        described = self._line(prompts.item(kind, sent.text), max_tokens=60)
-        description = described if grounded(described, self._text) else body
-        named = self._line(prompts.name(description), max_tokens=16)
-        name = named if grounded(named, self._text) and len(named.split()) <= 8 else ""
+        description = body
+        if self.describe_rows:
+            said = self._line(prompts.item(kind, sent.text), max_tokens=60)
+            description = said if grounded(said, ctx.text) else body
+        name = label
+        if not name:
+            titled = first_sentence(self._ask(prompts.name(kind, body), max_tokens=16))
+            name = titled.rstrip(".") if _good_name(titled, body, ctx.text) else key_phrase(body)
         row: dict[str, Any] = {
-            "name": label or name or short_name(body),
+            "name": title_case(name),
             "description": description,
             "evidence": sent.text,
         }
         if kind == "signals":
-            for key in ("change", "ten_year", "driving_force"):
-                answer = self._line(prompts.signal_part(key, description), max_tokens=50)
-                row[key] = answer if grounded(answer, self._text) else prompts.fallback(key, row)
+            for key in ("change", "driving_force"):
+                said = self._line(prompts.signal_part(key, body), max_tokens=40)
+                row[key] = said if grounded(said, ctx.text) else prompts.fallback(key, row)
+            row["ten_year"] = prompts.fallback("ten_year", row)
         return row
 
-    def _line(self, prompt: str, *, max_tokens: int) -> str:
-        """A one-sentence free-text answer, with chatter like "This sentence ..." cut."""
-        answer = self._ask(prompt, max_tokens=max_tokens)
-        return first_sentence(answer)
+    def _relevancy(self, ctx: Context, row: dict[str, Any], mentions: int) -> int:
+        # Rubric: 5 = central to the article and important; closeness to the title and
+        # summary stands for "central", repeated mention adds weight.
+        vec = self._embed([f"{row['name']}. {row['description']}"])[0]
+        closeness = _dot(ctx.focus, vec) + 0.05 * min(mentions, 4)
+        if closeness >= 0.6:
+            return 5
+        if closeness >= 0.3:
+            return 4
+        return 3
 
 
-CUES: dict[str, tuple[str, ...]] = {
-    "signals": (
-        "emerg",
-        "grow",
-        "trend",
-        "shift",
-        "rise",
-        "rising",
-        "increas",
-        "new",
-        "future",
-        "transform",
-        "adopt",
-        "becom",
-        "more ",
-        "first",
-        "rapid",
-        "alternative",
-        "change",
-    ),
-    "concerns": (
-        "risk",
-        "concern",
-        "bias",
-        "halluc",
-        "expensive",
-        "cost",
-        "danger",
-        "harm",
-        "fake",
-        "hoax",
-        "misinform",
-        "threat",
-        "challenge",
-        "problem",
-        "fail",
-        "unsafe",
-        "safety",
-        "copyright",
-        "privacy",
-        "lack",
-        "not comply",
-        "do not",
-        "rarely",
-        "delay",
-    ),
-    "behaviors": (
-        "use",
-        "using",
-        "adopt",
-        "deploy",
-        "build",
-        "train",
-        "fine-tun",
-        "tun",
-        "creat",
-        "shar",
-        "invest",
-        "evaluat",
-        "release",
-        "compan",
-        "business",
-        "people",
-        "team",
-        "urged",
-        "halted",
-        "stopped",
-        "reported",
-    ),
-    "issues": (
-        "regulat",
-        "law",
-        "act",
-        "policy",
-        "policymaker",
-        "transparen",
-        "ethic",
-        "debate",
-        "accountab",
-        "comply",
-        "compliance",
-        "access",
-        "govern",
-        "sustainab",
-        "impact",
-        "public",
-        "trust",
-        "open",
-        "disclos",
-    ),
-}
+GENERIC_TERMS = frozenset({"ai", "it", "us", "eu", "uk", "gmt", "bbc", "ceo"})
 
 
-def pick_sentences(kind: str, sents: list[Sentence], n: int) -> list[Sentence]:
-    """The `n` sentences that read most like evidence for a table, in article order."""
-    cues = CUES.get(kind, ())
-    scored = []
-    for s in sents:
-        low = s.text.lower()
-        hits = sum(1 for c in cues if c in low)
-        if hits:
-            scored.append((hits - s.index / (10 * max(len(sents), 1)), s))
-    scored.sort(key=lambda x: -x[0])
-    picked = [s for _, s in scored[:n]]
-    if not picked:
-        picked = sents[:n]
-    return sorted(picked, key=lambda s: s.index)
+def _merge_acronyms(counts: dict[str, int]) -> list[str]:
+    """Terms by count, with "Small Language Models" and "SLMs" joined as one row."""
+    terms = sorted(counts, key=lambda t: -counts[t])
+    merged: list[str] = []
+    dropped: set[str] = set()
+    for term in terms:
+        if term in dropped:
+            continue
+        initials = "".join(w[0] for w in term.split() if w[:1].isupper())
+        if len(initials) >= 2:
+            for other in terms:
+                if other.rstrip("s") == initials and other != term:
+                    counts[term] += counts[other]
+                    dropped.add(other)
+                    term = f"{term} ({other})"
+                    break
+        merged.append(term)
+    return sorted(merged, key=lambda t: -counts.get(t.split(" (")[0], counts.get(t, 0)))
 
 
-def _relevancy(weight: int, sent: Sentence, n_sents: int) -> int:
-    # Rubric: 5 = central and important. Mentioned often or early → central.
-    early = sent.index < max(3, n_sents // 4)
-    if weight >= 3 or (weight >= 2 and early):
-        return 5
-    if weight >= 2 or early:
-        return 4
-    return 3
+def _good_name(name: str, body: str, text: str) -> bool:
+    words = name.rstrip(".").split()
+    if not 2 <= len(words) <= 8 or name.lower().startswith(("the trend", "the risk", "this")):
+        return False
+    return bool(content_words(name) & content_words(body)) and grounded(name, text, min_overlap=0.3)
+
+
+def _dot(a: list[float], b: list[float]) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=True))
 
 
 def _unique(values: list[str]) -> list[str]:
-    seen: dict[str, None] = {}
-    for v in values:
-        seen.setdefault(v, None)
-    return list(seen)
+    return list(dict.fromkeys(values))
 
 
 def _same_row(row: dict[str, Any], rows: list[dict[str, Any]]) -> bool:
     name = content_words(str(row["name"]))
     return any(
-        name and content_words(str(r["name"])) == name or r["evidence"] == row["evidence"]
+        (name and content_words(str(r["name"])) == name) or r["evidence"] == row["evidence"]
         for r in rows
     )
 
 
-def _sentence(value: Any) -> str:
-    if not isinstance(value, str):
-        return ""
-    return " ".join(value.split()).strip(" \"'")[:1000]
+def _only(schema: dict[str, Any], key: str) -> dict[str, Any]:
+    return {"type": "object", "properties": {key: schema["properties"].get(key, {})}}
+
+
+def _parse(raw: str, schema: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        start, end = raw.find("{"), raw.rfind("}")
+        try:
+            value = json.loads(raw[start : end + 1]) if 0 <= start < end else None
+        except json.JSONDecodeError:
+            value = None
+    if not isinstance(value, dict):
+        return {}, ["the answer is not a JSON object"]
+    return value, errors(value, schema)
 
 
 def clean_summary(answer: str, *, max_words: int = 150) -> str:
     """One paragraph of plain prose, cut to `max_words` at a sentence end."""
-    text = re.sub(r"^\s*(?:summary|here is[^:]*):\s*", "", answer, flags=re.I)
-    text = re.sub(r"[*#`]+", "", text)
+    text = answer.replace("*", "").replace("#", "").replace("`", "")
     text = " ".join(text.split())
+    for prefix in ("Summary:", "Here is a summary:", "Here's a summary:"):
+        text = text.removeprefix(prefix).strip()
     text = truncate_words(text, max_words)
     if text and text[-1] not in ".!?":
         cut = max(text.rfind(". "), text.rfind("! "), text.rfind("? "))
@@ -444,24 +512,39 @@ def _first_line(text: str) -> str:
     return ""
 
 
-def _salvage_json(raw: str) -> Any:
-    start, end = raw.find("{"), raw.rfind("}")
-    if 0 <= start < end:
-        try:
-            return json.loads(raw[start : end + 1])
-        except json.JSONDecodeError:
-            return {}
-    return {}
+def check_evidence(row: dict[str, Any], text: str, sents: list[Sentence]) -> dict[str, Any] | None:
+    """The row with verbatim evidence: kept, cut from the text, replaced by the sentence it
+    paraphrases, or None (dropped) when the text holds nothing like it."""
+    quote = str(row.get("evidence", ""))
+    if quote and is_verbatim(quote, text):
+        return row
+    found = locate(quote, text) if quote else None
+    if found is None:
+        probe = quote or f"{row.get('name', '')} {row.get('description', '')}"
+        best = best_sentence(probe, sents)
+        if best is not None and _overlap(probe, best.text) >= 0.5:
+            found = best.text
+    return {**row, "evidence": found} if found else None
 
 
-def _assemble(record: dict[str, Any]) -> Article:
-    """A valid Article from what was gathered; rows that fail the schema are dropped."""
+def _overlap(a: str, b: str) -> float:
+    wa = content_words(a)
+    return len(wa & content_words(b)) / len(wa) if wa else 0.0
+
+
+def _assemble(record: dict[str, Any], text: str, *, incomplete: bool) -> Article:
+    """A valid Article from what was gathered; rows failing the schema or without
+    verbatim evidence are dropped, and missing sections set `incomplete`."""
+    sents = sentences(text, min_words=3, max_words=1000)
     clean: dict[str, Any] = {k: v for k, v in record.items() if k not in KINDS}
     for kind in KINDS:
         items: list[Item] = []
         for row in record.get(kind, []):
+            checked = check_evidence(row, text, sents)
+            if checked is None:
+                continue
             try:
-                items.append(ITEM_TYPES[kind].model_validate(row))
+                items.append(ITEM_TYPES[kind].model_validate(checked))
             except ValueError:
                 continue
         clean[kind] = items
@@ -469,9 +552,10 @@ def _assemble(record: dict[str, Any]) -> Article:
         article = Article.model_validate(clean)
     except ValueError as exc:
         raise ExtractionError(f"cannot assemble a record: {exc}", source=record["url"]) from exc
-    if article.missing_sections():
+    missing = article.missing_sections() or not (article.themes and article.category)
+    if incomplete or missing:
         article = article.model_copy(update={"incomplete": True})
     return article
 
 
-__all__ = ["SLMExtractor", "clean_summary", "pick_sentences"]
+__all__ = ["SLMExtractor", "check_evidence", "clean_summary"]

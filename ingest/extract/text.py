@@ -156,20 +156,142 @@ def _looks_named(word: str) -> bool:
 
 
 def noun_phrases(text: str, *, max_len: int = 3) -> list[tuple[str, int]]:
-    """Frequent runs of 1-3 content words (lower case), most frequent first."""
+    """Frequent runs of 1-3 content words (lower case), most frequent first.
+
+    Runs break at stopwords and at punctuation, so "models (SLMs) offer" gives "models".
+    """
     counts: Counter[str] = Counter()
     for sent in sentences(text, min_words=1, max_words=1000):
-        words = [w.lower() for w in _WORD.findall(sent.text)]
+        for segment in _PUNCT.split(sent.text):
+            run: list[str] = []
+            for w in [*(w.lower() for w in _WORD.findall(segment)), ""]:
+                if w and w not in STOPWORDS and w not in WEAK_WORDS and len(w) > 2:
+                    run.append(w)
+                    continue
+                for n in range(1, max_len + 1):
+                    for i in range(len(run) - n + 1):
+                        counts[" ".join(run[i : i + n])] += 1
+                run = []
+    return [(p, c) for p, c in counts.most_common() if c >= 2 or " " in p]
+
+
+_PUNCT = re.compile(r"[()\[\]{}:;,.!?\"“”/|]+")
+# Words that rarely head or close a keyword on their own (verbs, vague adverbs).
+WEAK_WORDS = frozenset(
+    {
+        "alongside",
+        "despite",
+        "including",
+        "across",
+        "among",
+        "around",
+        "beyond",
+        "toward",
+        "towards",
+        "offer",
+        "offers",
+        "offering",
+        "show",
+        "shows",
+        "showing",
+        "make",
+        "making",
+        "made",
+        "lead",
+        "leading",
+        "leads",
+        "help",
+        "helps",
+        "allow",
+        "allows",
+        "well",
+        "often",
+        "even",
+        "still",
+        "already",
+        "generally",
+        "approximately",
+        "really",
+        "very",
+        "much",
+        "many",
+        "several",
+        "various",
+        "certain",
+        "specific",
+        "particular",
+        "said",
+        "says",
+        "say",
+        "according",
+    }
+)
+
+
+def key_phrase(sentence: str, *, max_words: int = 5) -> str:
+    """The longest run of content words in a sentence: an extractive name for it."""
+    best: list[str] = []
+    for segment in _PUNCT.split(sentence):
         run: list[str] = []
-        for w in [*words, ""]:
-            if w and w not in STOPWORDS and len(w) > 2:
+        for w in [*_WORD.findall(segment), ""]:
+            if w and w.lower() not in STOPWORDS and w.lower() not in WEAK_WORDS:
                 run.append(w)
                 continue
-            for n in range(1, max_len + 1):
-                for i in range(len(run) - n + 1):
-                    counts[" ".join(run[i : i + n])] += 1
+            if len(run) > len(best):
+                best = run
             run = []
-    return [(p, c) for p, c in counts.most_common() if c >= 2 or " " in p]
+    return " ".join(best[:max_words]) or " ".join(sentence.split()[:max_words])
+
+
+def title_case(name: str) -> str:
+    """Capitalise a name's first letter, leaving acronyms and model names alone."""
+    name = " ".join(name.split()).strip(" .:;,\"'")
+    return name[:1].upper() + name[1:]
+
+
+_TECH_HEAD = re.compile(
+    r"\b((?:[A-Za-z][\w-]*\s+){0,2}(?:models?|chatbots?|algorithms?|networks?|datasets?|"
+    r"platforms?|tools?|assistants?|agents?|engines?|systems?|chips?|GPUs?|APIs?|frameworks?|"
+    r"transformers?|imagery|images?|vision|recognition|generation|learning))\b",
+    re.I,
+)
+
+
+def tech_phrases(text: str) -> list[tuple[str, int]]:
+    """Lower-case technology phrases ("ai chatbot", "foundation models"), with counts."""
+    counts: Counter[str] = Counter()
+    for sent in sentences(text, min_words=1, max_words=1000):
+        for m in _TECH_HEAD.finditer(sent.text):
+            words = [w for w in m.group(1).split()]
+            while words and (words[0].lower() in STOPWORDS or words[0].lower() in WEAK_WORDS):
+                words = words[1:]
+            if len(words) >= 2:
+                counts[" ".join(words).lower()] += 1
+    return counts.most_common()
+
+
+def split_chunks(text: str, words: int) -> list[str]:
+    """The text cut into chunks of about `words` words, at line ends where possible."""
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in text.splitlines():
+        n = len(line.split())
+        if n > words:  # one enormous line: cut it at word boundaries
+            tokens = line.split()
+            pieces = [" ".join(tokens[i : i + words]) for i in range(0, len(tokens), words)]
+        else:
+            pieces = [line]
+        for piece in pieces:
+            n = len(piece.split())
+            if current and size + n > words:
+                chunks.append("\n".join(current))
+                current, size = [], 0
+            current.append(piece)
+            size += n
+    if size:
+        chunks.append("\n".join(current))
+    return chunks
 
 
 def truncate_words(text: str, limit: int) -> str:
@@ -238,12 +360,3 @@ def grounded(answer: str, text: str, *, min_overlap: float = 0.5) -> bool:
         return False
     found = sum(1 for w in content if w in folded)
     return found / len(content) >= min_overlap
-
-
-def short_name(sentence: str, *, max_words: int = 6) -> str:
-    """A short extractive name for a sentence: its leading words up to a clause break."""
-    head = re.split(r"[,;:(]| - | – ", sentence, maxsplit=1)[0]
-    words = head.split()[:max_words]
-    while words and words[-1].lower() in STOPWORDS:
-        words.pop()
-    return " ".join(words).strip(" .") or sentence[:60]
