@@ -208,3 +208,10 @@ def test_atom_feed_links_are_absolute(
 def test_a_page_is_not_a_feed(ingest_server: FixtureServer, private_settings: Settings) -> None:
     with pytest.raises(IngestError, match="no entries found"):
         listing_urls(ingest_server.url("/article"), private_settings)
+
+
+def test_public_surface_is_sorted_and_importable() -> None:
+    import ingest
+
+    assert ingest.__all__ == sorted(ingest.__all__)
+    assert all(hasattr(ingest, name) for name in ingest.__all__)

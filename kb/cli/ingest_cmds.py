@@ -152,6 +152,12 @@ def _expand_listings(
     help="Fetch private and loopback addresses.",
 )
 @click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="URLs fetched at once (default: the concurrency setting, 4).",
+)
+@click.option(
     "--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal)."
 )
 @click.pass_obj
@@ -164,6 +170,7 @@ def ingest(
     retry_failed: bool,
     force: bool,
     allow_private: bool,
+    concurrency: int | None,
     progress: bool | None,
 ) -> None:
     """Fetch, extract and store articles from URLs, local files, feeds and sitemaps.
@@ -176,6 +183,7 @@ def ingest(
 
     Example usage:
 
+    \b
         signalkb ingest https://example.com/post data/samples/*.md
         signalkb ingest --from-file urls.txt --feed https://example.com/feed.xml
         signalkb ingest --retry-failed
@@ -184,6 +192,8 @@ def ingest(
     from ingest.files import expand_directories
 
     settings = _settings(ctx, allow_private)
+    if concurrency:
+        settings = settings.model_copy(update={"concurrency": concurrency})
     all_sources = expand_directories(sources)
     for path in from_files:
         all_sources.extend(read_url_list(path))
@@ -268,6 +278,7 @@ def failures(ctx: Context, as_json: bool, clear: bool) -> None:
 
     Example usage:
 
+    \b
         signalkb failures
         signalkb ingest --retry-failed
     """
