@@ -339,3 +339,14 @@ def test_content_type_parsing() -> None:
     assert parse_content_type('text/HTML; Charset="ISO-8859-1"') == ("text/html", "iso-8859-1")
     assert parse_content_type("") == ("", None)
     assert parse_content_type("application/xhtml+xml") == ("application/xhtml+xml", None)
+
+
+def test_dns_rebinding_is_caught_at_the_connected_peer(
+    ingest_server: FixtureServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the check sees a public address; the connection then lands on 127.0.0.1
+    public = ipaddress.ip_address("93.184.216.34")
+    monkeypatch.setattr("ingest.netguard.resolve_host", lambda host, port: [public])
+    url = f"http://localhost:{ingest_server.port}/probe"
+    with pytest.raises(BlockedAddressError, match="127.0.0.1"):
+        load_document(url, Settings())
