@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,34 @@ def test_locate_cuts_the_quote_from_the_article() -> None:
     text = "It said “Models  are cheap” today."
     assert locate("models are cheap", text) == "Models are cheap"
     assert locate("nowhere in it", text) is None
+
+
+# -- bad input on the real model ------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_huge_text_stops_at_the_time_limit_with_a_valid_record(smollm2: LlamaCppModel) -> None:
+    text = (seed_document().text + "\n") * 200  # ~90,000 words
+    start = time.monotonic()
+    record = SLMExtractor(smollm2, timeout=40).extract(doc(text=text))
+    assert time.monotonic() - start < 80
+    Article.model_validate(record.model_dump())
+    assert record.summary
+    for _, _, item in record.all_items():
+        assert is_verbatim(item.evidence, text)
+
+
+@pytest.mark.slow
+def test_non_english_text_gives_a_valid_grounded_record(smollm2: LlamaCppModel) -> None:
+    text = (
+        "Kleine Sprachmodelle werden in Unternehmen immer beliebter. Sie laufen auf Laptops "
+        "und senken die Kosten für Cloud-Dienste deutlich. Kritiker warnen jedoch vor "
+        "falschen Antworten und fehlender Transparenz. Die Europäische Union diskutiert "
+        "neue Regeln für offene Modelle wie Mistral 7B."
+    )
+    record = SLMExtractor(smollm2, rows_per_table=2).extract(doc(text=text, title="Kleine Modelle"))
+    Article.model_validate(record.model_dump())
+    assert record.summary
+    assert record.incomplete == bool(record.missing_sections() or not record.themes)
+    for _, _, item in record.all_items():
+        assert is_verbatim(item.evidence, text)

@@ -252,8 +252,10 @@ class SLMExtractor:
         }
         timed_out = False
         try:
-            ctx = self._context(title, text)
-            record["summary"] = ctx.summary = self._summary(ctx)
+            chunks = split_chunks(text, self.chunk_words)[: self.max_chunks]
+            record["summary"] = self._summary(title, chunks)
+            ctx = self._context(title, text, chunks)
+            ctx.summary = record["summary"]
             ctx.focus = self._embed([f"{title}. {ctx.summary}"])[0]
             record["keywords"] = self._keywords(ctx)
             record["themes"] = self._rank(ctx.focus, list(THEMES))[:4]
@@ -268,8 +270,7 @@ class SLMExtractor:
                 self.model.deadline = None
         return _assemble(record, text, incomplete=timed_out)
 
-    def _context(self, title: str, text: str) -> Context:
-        chunks = split_chunks(text, self.chunk_words)[: self.max_chunks]
+    def _context(self, title: str, text: str, chunks: list[str]) -> Context:
         sents: list[Sentence] = []
         chunk_of: list[int] = []
         for i, chunk in enumerate(chunks):
@@ -290,16 +291,25 @@ class SLMExtractor:
         order = sorted(range(len(candidates)), key=lambda i: -_dot(query, vectors[i]))
         return [candidates[i] for i in order]
 
-    def _summary(self, ctx: Context) -> str:
-        parts = []
-        for chunk in ctx.chunks:
-            if parts and self._budget.left() < self.timeout / 2:
-                break  # keep time for the tables; later chunks still feed them
-            body = truncate_words(chunk, self.chunk_words)
-            parts.append(clean_summary(self._ask(prompts.summary(ctx.title, body), max_tokens=200)))
-        if len(parts) == 1:
-            return parts[0]
-        merged = self._ask(prompts.merge_summaries(ctx.title, parts), max_tokens=200)
+    def _summary(self, title: str, chunks: list[str]) -> str:
+        parts: list[str] = []
+        try:
+            for chunk in chunks:
+                if parts and self._budget.left() < self.timeout / 2:
+                    break  # keep time for the tables; later chunks still feed them
+                body = truncate_words(chunk, self.chunk_words)
+                answer = self._ask(prompts.summary(title, body), max_tokens=200)
+                parts.append(clean_summary(answer))
+        except TimeUp:
+            if not parts:
+                raise
+        parts = [p for p in parts if p]
+        if len(parts) <= 1:
+            return parts[0] if parts else ""
+        try:
+            merged = self._ask(prompts.merge_summaries(title, parts), max_tokens=200)
+        except TimeUp:
+            return parts[0]  # the next question stops the extraction
         return clean_summary(merged) or parts[0]
 
     def _keywords(self, ctx: Context) -> list[str]:
