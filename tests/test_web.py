@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.server
 import io
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -247,7 +249,8 @@ def test_guard_token_loopback_and_cross_site_posts(hash_store: Store, tmp_path: 
         assert (
             remote.get("/api/search", headers={"Authorization": "Bearer s3cret"}).status_code == 200
         )
-        assert remote.get("/", params={"token": "s3cret"}).status_code == 200
+        landing = remote.get("/", params={"token": "s3cret"}, follow_redirects=False)
+        assert landing.status_code == 303 and "token" not in landing.headers["location"]
         assert remote.get("/tables/signals").status_code == 200, "the cookie carries the token"
     with TestClient(app_for(hash_store), base_url="http://127.0.0.1") as local:
         hostile = local.post(
@@ -281,6 +284,7 @@ def wait_for_job(http: TestClient, job_id: str, timeout: float = 60) -> dict[str
     raise AssertionError(f"job {job_id} did not finish")
 
 
+@pytest.mark.slow
 def test_ingest_job_reports_each_article_and_retries_failures(
     tmp_path: Path, fixture_server: str
 ) -> None:
@@ -389,3 +393,51 @@ def test_empty_form_fields_mean_no_filter(client: TestClient) -> None:
     form = {"q": "models", "since": "", "until": "", "site": "", "technology": "", "theme": ""}
     assert client.get("/search", params={**form, "mode": "hybrid"}).status_code == 200
     assert client.get("/trends", params={"since": ""}).status_code == 200
+
+
+@pytest.fixture
+def feed_server(fixture_server: str) -> Iterator[str]:
+    """An RSS feed on 127.0.0.1 listing one fixture page and one missing page."""
+    items = "".join(
+        f"<item><title>{name}</title><link>{fixture_server}/{name}</link></item>"
+        for name in ("open-weights-clinics.html", "missing.html")
+    )
+    body = (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+    )
+
+    class Feed(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            data = body.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet."""
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Feed)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/feed.xml"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.slow
+def test_ingest_a_feed_adds_its_articles_to_the_job(tmp_path: Path, feed_server: str) -> None:
+    store = Store(tmp_path / "kb", embedder=HashEmbedder())
+    settings = Settings(home=store.home, allow_private=True)
+    app = app_for(store, settings, extractor_factory=ScriptedExtractor)
+    with TestClient(app, base_url="http://127.0.0.1") as local:
+        assert local.post("/api/ingest", data={"feed": "file:///etc/passwd"}).status_code == 422
+        job = local.post("/api/ingest", data={"feed": feed_server}).json()["job"]
+        done = wait_for_job(local, job["id"])
+    feed, *articles = done["entries"]
+    assert feed["kind"] == "feed" and feed["status"] == "listed"
+    assert [(e["source"].rsplit("/", 1)[1], e["status"]) for e in articles] == [
+        ("open-weights-clinics.html", "stored"),
+        ("missing.html", "failed"),
+    ]
+    assert store.count()["articles"] == 1

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -106,10 +106,12 @@ def create_app(
         refused = refusal(request, settings.token)
         if refused:
             response = _error(request, refused[0], "Not allowed", refused[1])
+        elif settings.token and request.query_params.get("token"):
+            # Keep the token out of the address bar and history: set the cookie, drop it.
+            response = RedirectResponse(str(request.url.remove_query_params("token")), 303)
+            response.set_cookie(COOKIE, settings.token, httponly=True, samesite="strict")
         else:
             response = await call_next(request)
-            if settings.token and request.query_params.get("token"):
-                response.set_cookie(COOKIE, settings.token, httponly=True, samesite="strict")
         response.headers.update(_SECURITY_HEADERS)
         return response
 

@@ -15,13 +15,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ingest.document import Document
+from ingest.feeds import listing_urls
 from ingest.pipeline import ingest_source, log_failure
+from kb.errors import SignalKBError
 from kb.records import Article
 from kb.settings import Settings
 from kb.store import Store
 
-FINAL = ("stored", "unchanged", "duplicate", "failed")
+FINAL = ("stored", "unchanged", "duplicate", "failed", "listed")
 MAX_JOBS_KEPT = 50
+MAX_FEED_ENTRIES = 200
 
 
 @dataclass
@@ -29,6 +32,7 @@ class Entry:
     """One source of a job and how far it got."""
 
     source: str
+    kind: str = "article"  # or "feed": a feed or sitemap whose articles join the job
     status: str = "queued"
     message: str = ""
     article_id: str = ""
@@ -57,9 +61,9 @@ class Job:
             out[entry.status] = out.get(entry.status, 0) + 1
         return out
 
-    def failed_sources(self) -> list[str]:
-        """The sources that failed, for a retry."""
-        return [e.source for e in self.entries if e.status == "failed"]
+    def failed(self, kind: str) -> list[str]:
+        """The sources of one kind (article or feed) that failed, for a retry."""
+        return [e.source for e in self.entries if e.status == "failed" and e.kind == kind]
 
     def to_dict(self) -> dict[str, Any]:
         """The job as JSON-ready data."""
@@ -110,9 +114,10 @@ class JobManager:
         self._worker: threading.Thread | None = None
         self._stopping = threading.Event()
 
-    def submit(self, sources: list[str], *, retry_of: str = "") -> Job:
-        """Queue a job for these sources and return it at once."""
-        job = Job(secrets.token_hex(6), [Entry(s) for s in sources], retry_of=retry_of)
+    def submit(self, sources: list[str], *, feeds: tuple[str, ...] = (), retry_of: str = "") -> Job:
+        """Queue a job for these article URLs and feeds, and return it at once."""
+        entries = [Entry(f, kind="feed") for f in feeds] + [Entry(s) for s in sources]
+        job = Job(secrets.token_hex(6), entries, retry_of=retry_of)
         with self._lock:
             self.jobs[job.id] = job
             for old in list(self.jobs)[:-MAX_JOBS_KEPT]:
@@ -147,11 +152,26 @@ class JobManager:
             except Exception as exc:  # a missing model must fail the job, not the worker
                 job.error = f"the extractor could not start: {exc}"
                 continue
-            for entry in job.entries:
+            for entry in job.entries:  # a feed appends its articles, reached by this loop
                 if self._stopping.is_set():
                     entry.status, entry.message = "failed", "the server stopped before this one"
+                elif entry.kind == "feed":
+                    self._list(job, entry)
                 else:
                     self._ingest(entry)
+
+    def _list(self, job: Job, entry: Entry) -> None:
+        entry.status = "fetching"
+        try:
+            urls = listing_urls(entry.source, self.settings)
+        except SignalKBError as exc:
+            entry.status, entry.message = "failed", exc.message
+            return
+        known = {e.source for e in job.entries}
+        new = [u for u in urls if u not in known][:MAX_FEED_ENTRIES]
+        job.entries.extend(Entry(u) for u in new)
+        entry.status = "listed"
+        entry.message = f"{len(new)} new articles of {len(urls)} listed"
 
     def _ingest(self, entry: Entry) -> None:
         entry.status = "fetching"

@@ -16,33 +16,32 @@ router = APIRouter()
 MAX_SOURCES = 200
 
 
-def parse_sources(text: str) -> list[str]:
-    """The http(s) URLs in a pasted text, one per line, duplicates dropped.
+def _is_http(url: str) -> bool:
+    parsed = urlparse(url)
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
+
+
+def parse_sources(text: str, feed: str = "") -> tuple[list[str], list[str]]:
+    """The http(s) article URLs in a pasted text (one per line) and the feed URL, if any.
 
     Local paths are refused here: the web UI must not read files off the server.
     """
-    sources: list[str] = []
-    bad: list[str] = []
-    for line in text.splitlines():
-        url = line.strip()
-        if not url or url.startswith("#"):
-            continue
-        parsed = urlparse(url)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            bad.append(url)
-        elif url not in sources:
-            sources.append(url)
-    if bad:
-        raise HTTPException(
-            422, [{"field": "urls", "message": f"not an http(s) URL: {u}"} for u in bad]
-        )
-    if not sources:
-        raise HTTPException(422, [{"field": "urls", "message": "paste at least one URL"}])
+    lines = [line.strip() for line in text.splitlines()]
+    sources = list(dict.fromkeys(u for u in lines if u and not u.startswith("#")))
+    feeds = [feed.strip()] if feed.strip() else []
+    problems = [
+        {"field": field, "message": f"not an http(s) URL: {url}"}
+        for field, urls in (("urls", sources), ("feed", feeds))
+        for url in urls
+        if not _is_http(url)
+    ]
+    if not sources and not feeds:
+        problems.append({"field": "urls", "message": "paste a URL or give a feed"})
     if len(sources) > MAX_SOURCES:
-        raise HTTPException(
-            422, [{"field": "urls", "message": f"at most {MAX_SOURCES} URLs at once"}]
-        )
-    return sources
+        problems.append({"field": "urls", "message": f"at most {MAX_SOURCES} URLs at once"})
+    if problems:
+        raise HTTPException(422, problems)
+    return sources, feeds
 
 
 def _jobs(state: Any) -> JobManager:
@@ -70,10 +69,14 @@ def ingest_page(request: Request, state: StateDep) -> Response:
 @router.post("/ingest", include_in_schema=False)
 @router.post("/api/ingest", summary="Start ingesting URLs in the background", status_code=202)
 def start_ingest(
-    request: Request, state: StateDep, urls: Annotated[str, Form(max_length=100_000)]
+    request: Request,
+    state: StateDep,
+    urls: Annotated[str, Form(max_length=100_000, description="article URLs, one a line")] = "",
+    feed: Annotated[str, Form(max_length=2000, description="an RSS/Atom feed or sitemap")] = "",
 ) -> Response:
-    """Queue a job for the pasted URLs; the answer points at its progress."""
-    job = _jobs(state).submit(parse_sources(urls))
+    """Queue a job for the pasted URLs and the feed's articles; the answer points at it."""
+    sources, feeds = parse_sources(urls, feed)
+    job = _jobs(state).submit(sources, feeds=tuple(feeds))
     return _started(request, job.id)
 
 
@@ -97,7 +100,7 @@ def retry_job(request: Request, state: StateDep, job_id: str) -> Response:
     job = manager.get(job_id)
     if job is None:
         raise HTTPException(404, "No ingest job with this id.")
-    failed = job.failed_sources()
-    if not failed:
+    failed, feeds = job.failed("article"), job.failed("feed")
+    if not failed and not feeds:
         raise HTTPException(422, [{"field": "job", "message": "nothing failed in this job"}])
-    return _started(request, manager.submit(failed, retry_of=job.id).id)
+    return _started(request, manager.submit(failed, feeds=tuple(feeds), retry_of=job.id).id)

@@ -18,9 +18,21 @@ function renderEntry(row, entry) {
   }
 }
 
+function addRow(body, entry) {
+  const row = document.createElement("tr");
+  for (const name of ["source", "status", "article", "message"]) {
+    const cell = document.createElement("td");
+    cell.className = name;
+    row.appendChild(cell);
+  }
+  row.querySelector(".source").textContent = entry.source;
+  body.appendChild(row);
+  return row;
+}
+
 function watchJob(state) {
   const id = state.dataset.job;
-  const rows = document.querySelectorAll("table.progress tbody tr");
+  const body = document.querySelector("table.progress tbody");
   async function poll() {
     let job;
     try {
@@ -30,7 +42,9 @@ function watchJob(state) {
       setTimeout(poll, 2000);
       return;
     }
-    job.entries.forEach((entry, i) => { if (rows[i]) renderEntry(rows[i], entry); });
+    const rows = body.querySelectorAll("tr");
+    // A feed adds its articles to the job as it is read.
+    job.entries.forEach((entry, i) => renderEntry(rows[i] || addRow(body, entry), entry));
     if (job.done) {
       state.dataset.done = "true";
       state.querySelector(".job-message").textContent = job.error ? job.error : "Done.";
