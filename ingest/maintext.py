@@ -40,16 +40,21 @@ _LEAD = re.compile(
     r"\b\s*[:|\-\u2013\u2014]?",
     re.I,
 )
+# Phrases that mark furniture on any short line...
 _PHRASE = re.compile(
-    r"click here|sign up (for|to)|newsletter|subscribe (to|now|today)|all rights reserved|"
-    r"copyright|\u00a9|order reprints|print article|share it with|like this story|"
-    r"follow (us|him|her|them) on|reading time|min(ute)?s? read|\[/?button|"
+    r"click here|sign up (for|to)|subscribe (now|today|to our)|all rights reserved|"
+    r"copyright (\u00a9 ?)?\d{4}|\u00a9 ?\d{4}|order reprints|print article|share it with|"
+    r"like this story|follow (us|him|her|them) on|reading time|min(ute)?s? read|\[/?button|"
     r"thanks for reading|this copy is for your personal|an error has occurred|"
-    r"has been sent to|join (us|now)|download (our|the) app|"
-    r"get (the|our) .{0,30}(app|newsletter|delivered)|terms of (use|service)|"
-    r"privacy policy|cookie",
+    r"has been sent to|download (our|the) app|get (the|our) .{0,30}(app|newsletter|delivered)",
     re.I,
 )
+# ...and words that do only on a label-sized line (an article may discuss copyright).
+_LABEL = re.compile(
+    r"newsletter|copyright|\u00a9|cookies?\b|privacy policy|terms of (use|service)|join (us|now)",
+    re.I,
+)
+LABEL_WORDS = 8
 _SEPARATORS = frozenset(":|-\u2013\u2014")
 _SOURCE_TAG = re.compile(r"\[[A-Z][A-Z ]{2,}\]\s*\|?\s*$")
 _BLOCKS = frozenset(
@@ -146,6 +151,8 @@ def is_boilerplate_line(line: str) -> bool:
     if lead and len(line) < 250 and (lead.group(0).rstrip()[-1:] in _SEPARATORS or len(words) <= 5):
         return True
     if len(line) < 120 and _PHRASE.search(line):
+        return True
+    if len(words) <= LABEL_WORDS and _LABEL.search(line):
         return True
     return len(words) > 3 and bool(_SOURCE_TAG.search(line))
 

@@ -162,6 +162,8 @@ def test_is_url() -> None:
         "Like this story? Share it with a friend!",
         "Sign up for our daily newsletter",
         "Copyright 2019 Dow Jones & Company, Inc. All Rights Reserved",
+        "© 2026 Example Media",
+        "Privacy policy",
         "China furious at Macron for Hong Kong protest jibe [INSIGHT]",
     ],
 )
@@ -177,6 +179,8 @@ def test_boilerplate_lines(line: str) -> None:
         "smallest to the largest, which surprised the team.",
         "The company said it would subscribe to the new industry code of conduct next year "
         "and publish audits of its training data, a first for the sector.",
+        "Copyright law is at the heart of the lawsuit against the image generator.",
+        "Browsers will block third-party cookies by default next year.",
     ],
 )
 def test_body_lines_are_kept(line: str) -> None:
