@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from search import TableEmbedder, build_store, synthetic  # noqa: E402
+from search import TableEmbedder, fill_store, synthetic  # noqa: E402
 
 from kb.export import export_frame, render  # noqa: E402
 from kb.store import Store  # noqa: E402
@@ -58,7 +58,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         home = args.kb or Path(tmp) / "kb"
         if not (home / "chroma.sqlite3").exists():
-            rate = build_store(home, articles, embedder)
+            rate = fill_store(home, articles, embedder)
             print(f"built {args.rows:,} rows at {rate:,.0f} rows/s", flush=True)
         print("| step | rows | frame s | render s | total s |")
         print("|:--|--:|--:|--:|--:|")

@@ -2,8 +2,9 @@
 
 usage: python bench/search.py [--sizes 1000,10000,100000] [--queries 200] [--markdown FILE]
 
-For each size it builds a signalkb store (Store.add_many, vectors given, so no model runs)
-and a bare chromadb collection with the same rows, vectors and metadata, then times:
+For each size it fills a signalkb store (Store.add_many, vectors given, so no model runs)
+and a bare chromadb collection with the same rows, vectors and metadata, batch by batch in
+turn (and times queries in turn), so both meet the same load on a shared machine; it times:
   - bulk add (rows/s), signalkb vs bare `collection.add`;
   - vector search unfiltered and filtered (kind = signals, relevancy >= 4), p50/p95 in ms,
     against a bare `collection.query` (with the same `where` for the filtered case);
@@ -126,38 +127,59 @@ def timings(fn: Callable[[Any], object], args: list[Any]) -> tuple[float, float]
     return statistics.median(times), q[18]
 
 
-def build_store(home: Path, articles: list[Article], embedder: TableEmbedder) -> float:
-    """Fill a signalkb store; returns rows per second."""
+def fill_store(home: Path, articles: list[Article], embedder: TableEmbedder) -> float:
+    """Fill a signalkb store alone; returns rows per second."""
     store = Store(home, embedder=embedder)  # type: ignore[arg-type]
-    n_rows = sum(len(a.all_items()) for a in articles)
     start = time.perf_counter()
     for i in range(0, len(articles), BATCH // ROWS_PER_ARTICLE):
         store.add_many(articles[i : i + BATCH // ROWS_PER_ARTICLE])
-    return n_rows / (time.perf_counter() - start)
+    return len(articles) * ROWS_PER_ARTICLE / (time.perf_counter() - start)
 
 
-def build_bare(home: Path, articles: list[Article], embedder: TableEmbedder) -> tuple[Any, float]:
-    """Fill a bare chromadb collection with the same rows; returns it and rows per second."""
-    client = make_client(home)
-    col = client.get_or_create_collection(
+def paired(
+    ours: Callable[[Any], object], bare: Callable[[Any], object], args: list[Any]
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """p50/p95 in ms of two functions called in turn on each arg, so both meet the same load."""
+    for a in args[:2]:
+        ours(a), bare(a)
+    times: tuple[list[float], list[float]] = ([], [])
+    for a in args:
+        for fn, out in ((ours, times[0]), (bare, times[1])):
+            start = time.perf_counter()
+            fn(a)
+            out.append((time.perf_counter() - start) * 1000)
+    return tuple(  # type: ignore[return-value]
+        (statistics.median(t), statistics.quantiles(t, n=20)[18]) for t in times
+    )
+
+
+def build_both(
+    tmp: Path, articles: list[Article], embedder: TableEmbedder
+) -> tuple[Store, Any, float, float]:
+    """A signalkb store and a bare chromadb collection filled with the same rows, batch by
+    batch in turn; returns both and their rows per second."""
+    store = Store(tmp / "kb", embedder=embedder)  # type: ignore[arg-type]
+    col = make_client(tmp / "bare").get_or_create_collection(
         "items", metadata={"hnsw:space": "cosine"}, embedding_function=None
     )
-    ids, vecs, metas, docs = [], [], [], []
-    for a in articles:
-        for kind, i, item in a.all_items():
-            ids.append(f"{a.id}:{kind}:{i}")
-            vecs.append(embedder.table[item.text()])
-            metas.append(item_metadata(a, kind, item))
-            docs.append(item.text())
-    start = time.perf_counter()
-    for i in range(0, len(ids), BATCH):
+    per_batch = BATCH // ROWS_PER_ARTICLE
+    spent = [0.0, 0.0]
+    for i in range(0, len(articles), per_batch):
+        batch = articles[i : i + per_batch]
+        rows = [(a, kind, n, item) for a in batch for kind, n, item in a.all_items()]
+        start = time.perf_counter()
         col.add(
-            ids=ids[i : i + BATCH],
-            embeddings=vecs[i : i + BATCH],
-            metadatas=metas[i : i + BATCH],
-            documents=docs[i : i + BATCH],
+            ids=[f"{a.id}:{kind}:{n}" for a, kind, n, _ in rows],
+            embeddings=[embedder.table[item.text()] for *_, item in rows],
+            metadatas=[item_metadata(a, kind, item) for a, kind, _, item in rows],
+            documents=[item.text() for *_, item in rows],
         )
-    return col, len(ids) / (time.perf_counter() - start)
+        middle = time.perf_counter()
+        store.add_many(batch)
+        spent[0] += time.perf_counter() - middle
+        spent[1] += middle - start
+    n_rows = len(articles) * ROWS_PER_ARTICLE
+    return store, col, n_rows / spent[0], n_rows / spent[1]
 
 
 def run_size(n_rows: int, n_queries: int) -> dict[str, Any]:
@@ -166,47 +188,42 @@ def run_size(n_rows: int, n_queries: int) -> dict[str, Any]:
 
     articles, embedder, queries = synthetic(n_rows)
     queries = queries[:n_queries]
-    qvecs = [embedder.table[q].tolist() for q in queries]
     where = {"$and": [{"kind": "signals"}, {"relevancy": {"$gte": 4}}]}
+    flt: dict[str, Any] = {"kinds": ("signals",), "min_relevancy": 4}
     out: dict[str, Any] = {"rows": n_rows}
     with tempfile.TemporaryDirectory() as tmp:
-        out["bare_add"] = build_bare(Path(tmp) / "bare", articles, embedder)[1]
-        col = make_client(Path(tmp) / "bare").get_collection("items", embedding_function=None)
-
-        def bare(v: list[float], filtered: bool = False) -> object:
-            include = ["metadatas", "distances"]
-            return col.query(
-                query_embeddings=[v],
-                n_results=10,
-                where=where if filtered else None,
-                include=include,
-            )
-
-        out["bare"] = timings(bare, qvecs)
-        out["bare_filtered"] = timings(lambda v: bare(v, True), qvecs)
+        _, col, out["store_add"], out["bare_add"] = build_both(Path(tmp), articles, embedder)
         gc.collect()
-        out["store_add"] = build_store(Path(tmp) / "kb", articles, embedder)
         rss_before = rss_mb()
         start = time.perf_counter()
         store = Store(Path(tmp) / "kb", embedder=embedder)  # type: ignore[arg-type]
-        index = store.index
+        assert len(store.index) == n_rows
         out["load_s"] = time.perf_counter() - start
         out["index_mb"] = rss_mb() - rss_before
-        assert len(index) == n_rows
-        flt: dict[str, Any] = {"kinds": ("signals",), "min_relevancy": 4}
+        start = time.perf_counter()
+        assert len(Store(Path(tmp) / "kb", embedder=embedder).index) == n_rows  # type: ignore[arg-type]
+        out["snapshot_s"] = time.perf_counter() - start
+        gc.collect()
         start = time.perf_counter()
         search(store, queries[0])  # builds the BM25 index once
         out["bm25_s"] = time.perf_counter() - start
-        for name, mode, filters in (
-            ("vector", "vector", {}),
-            ("vector_filtered", "vector", flt),
-            ("hybrid", "hybrid", {}),
-            ("hybrid_filtered", "hybrid", flt),
-        ):
-            out[name] = timings(
-                lambda q, mode=mode, filters=filters: search(store, q, mode=mode, **filters),
-                queries,
+
+        def bare(q: str, filtered: bool = False) -> object:
+            return col.query(
+                query_embeddings=[embedder.table[q].tolist()],
+                n_results=10,
+                where=where if filtered else None,
+                include=["metadatas", "distances"],
             )
+
+        out["vector"], out["bare"] = paired(
+            lambda q: search(store, q, mode="vector"), bare, queries
+        )
+        out["vector_filtered"], out["bare_filtered"] = paired(
+            lambda q: search(store, q, mode="vector", **flt), lambda q: bare(q, True), queries
+        )
+        for name, filters in (("hybrid", {}), ("hybrid_filtered", flt)):
+            out[name] = timings(lambda q, filters=filters: search(store, q, **filters), queries)
         out["rss_mb"] = rss_mb()
     return out
 
@@ -216,7 +233,7 @@ def report(results: list[dict[str, Any]]) -> str:
     lines = [
         "| rows | add rows/s (bare) | vector p50/p95 ms (bare) | ratio p50/p95 "
         "| filtered p50/p95 ms (bare) | ratio p50/p95 | hybrid p50/p95 | hybrid filtered "
-        "| index load s | BM25 build s | index MB | RSS MB |",
+        "| index load s: chroma / snapshot | BM25 build s | index MB | RSS MB |",
         "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in results:
@@ -229,7 +246,8 @@ def report(results: list[dict[str, Any]]) -> str:
             f"| {vf[0] / bf[0]:.3f}/{vf[1] / bf[1]:.3f} "
             f"| {r['hybrid'][0]:.1f}/{r['hybrid'][1]:.1f} "
             f"| {r['hybrid_filtered'][0]:.1f}/{r['hybrid_filtered'][1]:.1f} "
-            f"| {r['load_s']:.1f} | {r['bm25_s']:.1f} | {r['index_mb']:.0f} | {r['rss_mb']:.0f} |"
+            f"| {r['load_s']:.1f} / {r['snapshot_s']:.1f} | {r['bm25_s']:.1f} "
+            f"| {r['index_mb']:.0f} | {r['rss_mb']:.0f} |"
         )
     return "\n".join(lines)
 

@@ -4,12 +4,14 @@ Collections:
     articles   one entry per article: "title. summary" embedded, the whole record as JSON
     items      one entry per table row: "name. description" embedded, with the article's
                metadata copied beside it (kind, relevancy, date, site, themes, ...)
-    pending    ids of articles being written; what a crash leaves here is rolled back
-    state      a log of changes (which articles, when), so other processes' indexes follow
+    journal    one entry per write: which articles, when, and whether it finished
 
-An article is written all-or-nothing: its id goes into `pending` first, then its old rows
-go, then the new rows and the article entry are added, then the mark is removed. Opening a
-store rolls back whatever a crash left pending, so a reader never sees half a record.
+A write is all-or-nothing: a journal entry naming its articles is added (not done), their
+old rows go, the new rows and the article entries are added, then the entry is marked
+done. Opening a store rolls back the articles of entries a crash left unfinished (older
+than a few minutes, so another process's write in progress is left alone), so a reader
+never sees half a record. The finished entries are the change log other processes read
+to bring their in-memory index up to date.
 
 Vectors come from `kb.embed` through an `EmbeddingCache` (SQLite beside the store), so a
 text is embedded once. Searches go through `kb.index.RowIndex`, an in-memory mirror of
@@ -41,8 +43,8 @@ __all__ = ["Store", "StoredItem", "item_metadata", "make_client", "stored_item"]
 
 ARTICLES = "articles"
 ITEMS = "items"
-PENDING = "pending"
-STATE = "state"
+JOURNAL = "journal"
+_CRASHED_AFTER_NS = 5 * 60 * 10**9  # an unfinished write this old was interrupted
 _NEXT = "_next"  # suffix of the collections a reindex fills before swapping them in
 _ADD_BATCH = 2000
 _LOAD_BATCH = 5000
@@ -122,7 +124,6 @@ class Store:
         self._lock = threading.RLock()
         self._index: RowIndex | None = None
         self._checked_at = 0.0  # monotonic time of the last look for others' changes
-        self._seen_changes = -1  # size of the change log when last synced
         self._synced_at = 0  # newest change (time_ns) the index reflects
         self._applied: set[str] = set()  # change records already in the index
         self._unsaved = 0  # changes applied since the snapshot was written
@@ -131,8 +132,7 @@ class Store:
             self._finish_reindex()
             self.articles = self._collection(ARTICLES)
             self.rows = self._collection(ITEMS)
-            self.pending = self._collection(PENDING)
-            self.state = self._collection(STATE)
+            self.journal = self._collection(JOURNAL)
             self.cache = EmbeddingCache(self.home / "embeddings.sqlite3")
         except Exception as exc:  # chroma raises many types; one clear error for the user
             raise StoreError(f"cannot open the knowledge base: {exc}", source=self._source) from exc
@@ -158,25 +158,30 @@ class Store:
                 self.client.get_collection(name + _NEXT).modify(name=name)
 
     def _roll_back_pending(self) -> None:
-        marks = self.pending.get()
-        for article_id in marks["ids"]:
-            self.rows.delete(where={"article_id": article_id})
-            self.articles.delete(ids=[article_id])
-            self.pending.delete(ids=[article_id])
-        if marks["ids"]:
-            self._record_change(marks["ids"])
+        """Undo the writes a crash left unfinished."""
+        unfinished = self.journal.get(where={"done": False}, include=["metadatas"])
+        cutoff = time.time_ns() - _CRASHED_AFTER_NS
+        for change_id, meta in zip(unfinished["ids"], unfinished["metadatas"], strict=True):
+            if int(meta["at"]) > cutoff:
+                continue  # another process may be writing it right now
+            ids = [a for a in str(meta["articles"]).split(",") if a and a != "*"]
+            if ids:
+                self.rows.delete(where={"article_id": {"$in": ids}})
+                self.articles.delete(ids=ids)
+            self._finish(change_id, str(meta["articles"]))
 
-    def _record_change(self, article_ids: Sequence[str] | None) -> None:
-        """Log a write so other processes can bring their index up to date.
-
-        None means everything changed (a reindex). Records are never rewritten, so two
-        writers cannot lose each other's; applying one twice is harmless.
-        """
+    def _begin(self, articles: str) -> str:
+        """Journal a write about to start; `articles` is comma-separated ids, or "*"."""
         change_id = f"change:{uuid.uuid4().hex}"
+        meta = {"articles": articles, "done": False, "at": time.time_ns()}
+        self.journal.add(ids=[change_id], embeddings=[[1.0]], metadatas=[meta])
+        return change_id
+
+    def _finish(self, change_id: str, articles: str) -> None:
+        """Mark a journalled write done: from now on it is a change others apply."""
         at = time.time_ns()
-        articles = "*" if article_ids is None else ",".join(article_ids)
-        meta = {"at": at, "articles": articles}
-        self.state.add(ids=[change_id], embeddings=[[1.0]], metadatas=[meta])
+        meta = {"articles": articles, "done": True, "at": at}
+        self.journal.upsert(ids=[change_id], embeddings=[[1.0]], metadatas=[meta])
         self._applied.add(change_id)
         self._synced_at = max(self._synced_at, at)
         self._unsaved += 1
@@ -210,15 +215,16 @@ class Store:
         if not unique:
             return
         with self._lock:
+            articles = ",".join(a.id for a in unique)
+            change_id = self._begin(articles)
             self._write(unique, self.rows, self.articles)
-            self._record_change([a.id for a in unique])
+            self._finish(change_id, articles)
 
     def _write(self, articles: list[Article], rows_col: Any, articles_col: Any) -> None:
         rows = [(a, kind, i, item) for a in articles for kind, i, item in a.all_items()]
         heads = [f"{a.title}. {a.summary}" for a in articles]
         vectors = self.embed(heads + [item.text() for *_, item in rows])
         ids = [a.id for a in articles]
-        self.pending.upsert(ids=ids, embeddings=[[1.0]] * len(ids))
         old = articles_col.get(ids=ids, include=["metadatas"])
         stale = [
             rid
@@ -251,7 +257,6 @@ class Store:
         )
         if self._index is not None and rows_col is self.rows:
             self._index.add(row_ids, row_vectors, metas, docs)
-        self.pending.delete(ids=ids)
 
     def delete(self, article_id: str) -> None:
         """Remove an article and every row of it; NotFoundError when there is none."""
@@ -259,13 +264,12 @@ class Store:
             found = self.articles.get(ids=[article_id], include=["metadatas"])
             if not found["ids"]:
                 raise NotFoundError("no article with this id", source=article_id)
-            self.pending.upsert(ids=[article_id], embeddings=[[1.0]])
+            change_id = self._begin(article_id)
             self.rows.delete(ids=_row_ids(article_id, found["metadatas"][0]))
             self.articles.delete(ids=[article_id])
             if self._index is not None:
                 self._index.remove_articles([article_id])
-            self.pending.delete(ids=[article_id])
-            self._record_change([article_id])
+            self._finish(change_id, article_id)
 
     def reindex(self, embedder: Embedder | None = None) -> int:
         """Rebuild every vector from the stored records (after a model change).
@@ -292,7 +296,7 @@ class Store:
             self.rows = self._collection(ITEMS)
             self.stored_embedder = self.embedder.name
             self._index = None
-            self._record_change(None)
+            self._finish(f"change:{uuid.uuid4().hex}", "*")
             return len(articles)
 
     # ---- reading -------------------------------------------------------------------
@@ -383,7 +387,7 @@ class Store:
             self._checked_at = now
             if self._index is None:
                 self._index = self._open_index()
-            elif self.state.count() != self._seen_changes:
+            else:
                 self._sync()
             return self._index
 
@@ -398,7 +402,7 @@ class Store:
             self._unsaved = 0
             self._sync()
             return self._index
-        started, count = time.time_ns(), self.state.count()
+        started = time.time_ns()
         index = RowIndex(self.embedder.dim)
         offset = 0
         while True:
@@ -409,7 +413,7 @@ class Store:
                 break
             index.add(page["ids"], page["embeddings"], page["metadatas"], page["documents"])
             offset += _LOAD_BATCH
-        self._index, self._seen_changes = index, count
+        self._index = index
         self._synced_at = max(self._synced_at, started - _CHANGES_MARGIN_NS)
         self.save_index()
         return index
@@ -417,9 +421,10 @@ class Store:
     def _sync(self) -> None:
         """Apply the logged changes this index has not seen (idempotently)."""
         assert self._index is not None
-        count = self.state.count()
         since = self._synced_at - _CHANGES_MARGIN_NS
-        log = self.state.get(where={"at": {"$gt": since}}, include=["metadatas"])
+        log = self.journal.get(
+            where={"$and": [{"done": True}, {"at": {"$gt": since}}]}, include=["metadatas"]
+        )
         changed: set[str] = set()
         everything = False
         for change_id, meta in zip(log["ids"], log["metadatas"], strict=True):
@@ -430,7 +435,6 @@ class Store:
             self._unsaved += 1
             everything |= meta["articles"] == "*"
             changed.update(a for a in str(meta["articles"]).split(",") if a)
-        self._seen_changes = count
         if everything:  # another process reindexed: new collections, new vectors
             self.articles, self.rows = self._collection(ARTICLES), self._collection(ITEMS)
             self.stored_embedder = str((self.rows.metadata or {}).get("embedder", ""))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from pathlib import Path
 from typing import ClassVar
@@ -84,20 +85,30 @@ def test_list_articles_newest_first(store: Store) -> None:
 def test_pending_write_is_rolled_back_on_open(tmp_path: Path) -> None:
     home = tmp_path / "kb"
     store = Store(home, embedder=HashEmbedder())
-    done, crashed = make_article("slm"), make_article("energy")
+    done, crashed, running = make_article("slm"), make_article("energy"), make_article("robots")
     store.add(done)
-    # What a crash halfway through add() leaves: a pending mark and some rows, no article.
-    kind, _, item = crashed.all_items()[0]
-    store.pending.upsert(ids=[crashed.id], embeddings=[[1.0]])
-    store.rows.add(
-        ids=[f"{crashed.id}:{kind}:0"],
-        embeddings=store.embed([item.text()]).tolist(),
-        metadatas=[item_metadata(crashed, kind, item)],
-    )
+    # What a crash halfway through add() leaves: an unfinished journal entry and some rows.
+    # The same for a write still in progress elsewhere, which must be left alone.
+    hour_ago = time.time_ns() - 3600 * 10**9
+    for article, at in ((crashed, hour_ago), (running, time.time_ns())):
+        kind, _, item = article.all_items()[0]
+        store.journal.add(
+            ids=[f"change:{article.id}"],
+            embeddings=[[1.0]],
+            metadatas=[{"articles": article.id, "done": False, "at": at}],
+        )
+        store.rows.add(
+            ids=[f"{article.id}:{kind}:0"],
+            embeddings=store.embed([item.text()]).tolist(),
+            metadatas=[item_metadata(article, kind, item)],
+        )
     reopened = Store(home, embedder=HashEmbedder())
-    assert reopened.count() == {"articles": 1, "rows": 5}
-    assert reopened.pending.count() == 0
+    assert reopened.count() == {"articles": 1, "rows": 6}
+    left = {r.article_id for r, _ in reopened.query_items(np.ones(HashEmbedder.dim), limit=20)}
+    assert left == {done.id, running.id}
     assert reopened.get(done.id) == done
+    unfinished = reopened.journal.get(where={"done": False})["ids"]
+    assert unfinished == [f"change:{running.id}"]
 
 
 def test_index_follows_writes_of_another_store(tmp_path: Path) -> None:
