@@ -441,3 +441,13 @@ def test_ingest_a_feed_adds_its_articles_to_the_job(tmp_path: Path, feed_server:
         ("missing.html", "failed"),
     ]
     assert store.count()["articles"] == 1
+
+
+def test_serve_refuses_a_public_address_without_a_token() -> None:
+    from click.testing import CliRunner
+
+    from kb.cli import cli, serve_cmd  # noqa: F401 (registers the command)
+
+    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "9"])
+    assert result.exit_code == 2
+    assert "SIGNALKB_TOKEN" in result.output

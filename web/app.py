@@ -51,7 +51,7 @@ def _open_store(settings: Settings) -> Store:
 
 def _default_extractor_factory(settings: Settings) -> ExtractorFactory:
     def factory() -> Any:
-        from ingest.extract import make_extractor  # type: ignore[attr-defined]
+        from ingest.extract import make_extractor
 
         return make_extractor(settings)
 

@@ -10,8 +10,19 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Protocol
 
-from kb.embed import Embedder
+
+class SentenceEmbedder(Protocol):
+    """What is wrapped: any embedder with a name, a dimension and `embed` (kb.embed's)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def embed(self, texts: list[str]) -> list[list[float]]: ...
 
 
 @dataclass(eq=False)  # slots are told apart by identity, never by text
@@ -25,7 +36,7 @@ class _Slot:
 class BatchingEmbedder:
     """Wraps an embedder; single-text calls from many threads are embedded in batches."""
 
-    def __init__(self, inner: Embedder, max_batch: int = 64) -> None:
+    def __init__(self, inner: SentenceEmbedder, max_batch: int = 64) -> None:
         self.inner = inner
         self.name = inner.name
         self.dim = inner.dim

@@ -77,4 +77,5 @@ def export_shown(view: TableView, fmt: str) -> bytes:
 
 def rows_for_page(view: TableView) -> list[dict[str, Any]]:
     """The page's rows as plain dicts (every stored field, for HTML and JSON)."""
-    return view.frame.to_dict(orient="records")  # type: ignore[return-value]
+    rows: list[dict[str, Any]] = view.frame.to_dict(orient="records")
+    return rows
