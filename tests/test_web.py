@@ -22,6 +22,7 @@ from kb.settings import Settings
 from kb.store import Store
 from tests.web_fixtures import XSS, app_for, fill_store, make_article, sample_articles
 from web import charts
+from web.app import create_app
 
 
 @pytest.fixture(scope="module")
@@ -451,3 +452,49 @@ def test_serve_refuses_a_public_address_without_a_token() -> None:
     result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "9"])
     assert result.exit_code == 2
     assert "SIGNALKB_TOKEN" in result.output
+
+
+def test_an_unexpected_error_is_a_friendly_500_without_traceback(tmp_path: Path) -> None:
+    def broken_store() -> Store:
+        raise RuntimeError("disk on fire at /secret/path")
+
+    app = create_app(Settings(home=tmp_path), store_factory=broken_store)
+    with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as local:
+        response = local.get("/search", params={"q": "x"})
+        assert response.status_code == 500
+        assert soup(response).select_one("h1").get_text() == "Something went wrong"
+        assert "Traceback" not in response.text and "/secret/path" not in response.text
+        assert local.get("/api/search", params={"q": "x"}).json()["status"] == 500
+
+
+def test_delete_button_posts_and_lands_on_the_home_page(tmp_path: Path) -> None:
+    store = fill_store(tmp_path / "kb", HashEmbedder(), sample_articles()[:2])
+    gone = store.list_articles()[0]
+    with TestClient(app_for(store), base_url="http://127.0.0.1") as local:
+        form = soup(local.get(f"/articles/{gone.id}")).select_one("details.danger form")
+        assert form["method"] == "post"
+        answer = local.post(form["action"], follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"] == "/"
+        assert gone.title not in local.get("/").text
+
+
+@pytest.mark.parametrize(
+    ("path", "api"),
+    [
+        ("/", "/api/search"),
+        ("/search?q=robots", "/api/search"),
+        ("/tables/concerns", "/api/tables/concerns"),
+        ("/trends", "/api/trends"),
+        ("/ingest", "/api/ingest"),
+        ("/docs", None),
+    ],
+)
+def test_every_page_has_a_json_twin(client: TestClient, path: str, api: str | None) -> None:
+    page = soup(client.get(path))
+    twin = client.get(page.select_one("a.json")["href"])
+    assert twin.headers["content-type"] == "application/json"
+    data = twin.json()
+    assert isinstance(data, dict) and data
+    if api:
+        params = {k: v for k, v in twin.request.url.params.items() if k != "format"}
+        assert client.get(api, params=params).json() == data
