@@ -100,30 +100,16 @@ class FingerprintIndex:
                 fp = Fingerprint(row["id"], row["url"], int(row["simhash"]), row["text_hash"])
             except (json.JSONDecodeError, KeyError, TypeError, ValueError):
                 continue  # a line cut short by a crash
-            if row.get("deleted"):
-                self._by_id.pop(fp.article_id, None)
-            else:
-                self._by_id[fp.article_id] = fp
+            self._by_id[fp.article_id] = fp
 
     def __len__(self) -> int:
         return len(self._by_id)
-
-    def ids(self) -> set[str]:
-        """The article ids indexed."""
-        return set(self._by_id)
 
     def add(self, fingerprint: Fingerprint) -> None:
         """Record (or replace) an article's fingerprint."""
         with self._lock:
             self._by_id[fingerprint.article_id] = fingerprint
-            self._append({**_row(fingerprint)})
-
-    def remove(self, article_id: str) -> None:
-        """Forget an article (deleted from the store)."""
-        with self._lock:
-            fp = self._by_id.pop(article_id, None)
-            if fp is not None:
-                self._append({**_row(fp), "deleted": True})
+            self._append(_row(fingerprint))
 
     def _append(self, row: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

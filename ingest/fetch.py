@@ -119,7 +119,14 @@ class _Decoder:
 
 
 class Fetcher:
-    """Downloads URLs under the limits of one Settings; reusable across a batch."""
+    """Downloads URLs under the limits of one Settings; reusable (and thread-safe) in a batch.
+
+    Args:
+        settings: timeouts, size cap, redirect and retry limits, `allow_private`.
+        transport: an httpx transport to use instead of the network (tests, proxies).
+        sleep: how to wait between retries (tests record the waits instead).
+        is_blocked: which addresses to refuse (default `netguard.is_blocked_ip`).
+    """
 
     def __init__(
         self,
@@ -295,15 +302,3 @@ def describe_http_error(exc: httpx.HTTPError) -> str:
     if isinstance(exc, httpx.RemoteProtocolError):
         return f"server broke the connection ({exc})" if str(exc) else "server broke the connection"
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-
-
-def fetch(
-    url: str,
-    settings: Settings,
-    *,
-    accept: frozenset[str] = ARTICLE_TYPES,
-    transport: httpx.BaseTransport | None = None,
-) -> FetchResult:
-    """Download one URL under `settings`' limits (see `Fetcher.fetch`)."""
-    with Fetcher(settings, transport=transport) as fetcher:
-        return fetcher.fetch(url, accept=accept)
