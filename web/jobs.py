@@ -131,11 +131,13 @@ class JobManager:
 
     def get(self, job_id: str) -> Job | None:
         """The job with this id, if it is still kept."""
-        return self.jobs.get(job_id)
+        with self._lock:
+            return self.jobs.get(job_id)
 
     def recent(self) -> list[Job]:
         """Kept jobs, newest first."""
-        return list(reversed(self.jobs.values()))
+        with self._lock:
+            return list(reversed(self.jobs.values()))
 
     def close(self) -> None:
         """Stop after the article in progress; sources not yet started are marked failed."""

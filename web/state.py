@@ -31,8 +31,18 @@ class AppState:
         self._store_factory = store_factory
         self.extractor_factory = extractor_factory
         self._store: Store | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # job_manager opens the store while holding it
         self.jobs: JobManager | None = None
+
+    @property
+    def job_manager(self) -> JobManager:
+        """The ingest jobs of this app, started on first use."""
+        with self._lock:
+            if self.jobs is None:
+                from web.jobs import JobManager
+
+                self.jobs = JobManager(self.settings, self.store, self.extractor_factory)
+            return self.jobs
 
     @property
     def store(self) -> Store:

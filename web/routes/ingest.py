@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from web.jobs import JobManager
+from web.jobs import Job
 from web.render import respond, wants_json
 from web.state import StateDep
 
@@ -44,25 +44,17 @@ def parse_sources(text: str, feed: str = "") -> tuple[list[str], list[str]]:
     return sources, feeds
 
 
-def _jobs(state: Any) -> JobManager:
-    if state.jobs is None:
-        state.jobs = JobManager(state.settings, state.store, state.extractor_factory)
-    jobs: JobManager = state.jobs
-    return jobs
-
-
-def _started(request: Request, job_id: str) -> Response:
+def _started(request: Request, job: Job) -> Response:
     if wants_json(request):
-        job = _jobs(request.app.state.signalkb).jobs[job_id]
         return JSONResponse({"job": job.to_dict()}, status_code=202)
-    return RedirectResponse(f"/ingest/{job_id}", status_code=303)
+    return RedirectResponse(f"/ingest/{job.id}", status_code=303)
 
 
 @router.get("/ingest", include_in_schema=False)
 @router.get("/api/ingest", summary="Recent ingest jobs")
 def ingest_page(request: Request, state: StateDep) -> Response:
     """The form to paste URLs, and the recent jobs."""
-    jobs = _jobs(state).recent()
+    jobs = state.job_manager.recent()
     return respond(request, "ingest.html", {"jobs": [job.to_dict() for job in jobs]})
 
 
@@ -76,15 +68,15 @@ def start_ingest(
 ) -> Response:
     """Queue a job for the pasted URLs and the feed's articles; the answer points at it."""
     sources, feeds = parse_sources(urls, feed)
-    job = _jobs(state).submit(sources, feeds=tuple(feeds))
-    return _started(request, job.id)
+    job = state.job_manager.submit(sources, feeds=tuple(feeds))
+    return _started(request, job)
 
 
 @router.get("/ingest/{job_id}", include_in_schema=False)
 @router.get("/api/ingest/{job_id}", summary="Progress of one ingest job")
 def job_page(request: Request, state: StateDep, job_id: str) -> Response:
     """Each source of the job with its stage, or its failure and reason."""
-    job = _jobs(state).get(job_id)
+    job = state.job_manager.get(job_id)
     if job is None:
         raise HTTPException(404, "No ingest job with this id (jobs are kept until a restart).")
     return respond(request, "job.html", {"job": job.to_dict()})
@@ -96,11 +88,11 @@ def job_page(request: Request, state: StateDep, job_id: str) -> Response:
 )
 def retry_job(request: Request, state: StateDep, job_id: str) -> Response:
     """Queue a new job with the sources that failed."""
-    manager = _jobs(state)
+    manager = state.job_manager
     job = manager.get(job_id)
     if job is None:
         raise HTTPException(404, "No ingest job with this id.")
     failed, feeds = job.failed("article"), job.failed("feed")
     if not failed and not feeds:
         raise HTTPException(422, [{"field": "job", "message": "nothing failed in this job"}])
-    return _started(request, manager.submit(failed, feeds=tuple(feeds), retry_of=job.id).id)
+    return _started(request, manager.submit(failed, feeds=tuple(feeds), retry_of=job.id))
