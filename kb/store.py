@@ -125,7 +125,7 @@ class Store:
         self._index: RowIndex | None = None
         self._checked_at = 0.0  # monotonic time of the last look for others' changes
         self._synced_at = 0  # newest change (time_ns) the index reflects
-        self._applied: set[str] = set()  # change records already in the index
+        self._applied: dict[str, int] = {}  # change records in the index -> their time
         self._unsaved = 0  # changes applied since the snapshot was written
         try:
             self.client = make_client(self.home, chroma_url)
@@ -182,7 +182,7 @@ class Store:
         at = time.time_ns()
         meta = {"articles": articles, "done": True, "at": at}
         self.journal.upsert(ids=[change_id], embeddings=[[1.0]], metadatas=[meta])
-        self._applied.add(change_id)
+        self._applied[change_id] = at
         self._synced_at = max(self._synced_at, at)
         self._unsaved += 1
 
@@ -399,6 +399,7 @@ class Store:
         loaded = RowIndex.load(path) if path.exists() else None
         if loaded is not None and loaded[1].get("embedder") == self.embedder.name:
             self._index, self._synced_at = loaded[0], int(loaded[1]["synced_at"])
+            self._applied.update(loaded[1].get("applied", {}))
             self._unsaved = 0
             self._sync()
             return self._index
@@ -414,7 +415,20 @@ class Store:
             index.add(page["ids"], page["embeddings"], page["metadatas"], page["documents"])
             offset += _LOAD_BATCH
         self._index = index
-        self._synced_at = max(self._synced_at, started - _CHANGES_MARGIN_NS)
+        # Writes finished before the load began are in it: count them as applied.
+        done_before = self.journal.get(
+            where={
+                "$and": [
+                    {"done": True},
+                    {"at": {"$gt": started - _CHANGES_MARGIN_NS}},
+                    {"at": {"$lte": started}},
+                ]
+            },
+            include=["metadatas"],
+        )
+        for change_id, meta in zip(done_before["ids"], done_before["metadatas"], strict=True):
+            self._applied[change_id] = int(meta["at"])
+        self._synced_at = max(self._synced_at, started)
         self.save_index()
         return index
 
@@ -431,7 +445,7 @@ class Store:
             self._synced_at = max(self._synced_at, int(meta["at"]))
             if change_id in self._applied:
                 continue
-            self._applied.add(change_id)
+            self._applied[change_id] = int(meta["at"])
             self._unsaved += 1
             everything |= meta["articles"] == "*"
             changed.update(a for a in str(meta["articles"]).split(",") if a)
@@ -468,7 +482,13 @@ class Store:
         with self._lock:
             if self._index is None:
                 return
-            extra = {"embedder": self.embedder.name, "synced_at": self._synced_at}
+            recent = self._synced_at - _CHANGES_MARGIN_NS
+            applied = {c: at for c, at in self._applied.items() if at > recent}
+            extra = {
+                "embedder": self.embedder.name,
+                "synced_at": self._synced_at,
+                "applied": applied,
+            }
             self._index.save(self._snapshot_path(), extra)
             self._unsaved = 0
 

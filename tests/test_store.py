@@ -237,3 +237,16 @@ def test_replacing_often_keeps_the_index_compact() -> None:
     assert sorted(index.ids[at] for at in index.live_slots()) == sorted(ids)
     top = index.vector_top(vectors[0], None, 1)
     assert index.item(top[0][0]).id == ids[0]
+
+
+def test_a_fresh_load_does_not_reapply_earlier_writes(tmp_path: Path) -> None:
+    home = tmp_path / "kb"
+    writer = Store(home, embedder=HashEmbedder())
+    for topic in ("slm", "energy", "robots"):
+        writer.add(make_article(topic))
+    for reader in (Store(home, embedder=HashEmbedder()), Store(home, embedder=HashEmbedder())):
+        refreshed: list[set[str]] = []
+        reader._refresh = refreshed.append  # type: ignore[method-assign]
+        assert len(reader.index) == 15  # from chroma, then from the snapshot
+        reader._checked_at = 0.0
+        assert len(reader.index) == 15 and refreshed == []
