@@ -96,6 +96,7 @@ def create_app(
         extractor_factory or _default_extractor_factory(settings),
     )
     app.state.templates = make_templates()
+    app.state.trends = trends.TrendCache()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (search, articles, tables, trends, ingest, docs):
         app.include_router(module.router)

@@ -20,21 +20,31 @@ from web.state import StoreDep
 
 router = APIRouter()
 TOP_TECHNOLOGIES = 12
-_cache: dict[tuple[Any, ...], list[Trend]] = {}
-_cache_lock = threading.Lock()
 
 
-def trends_of(store: Store, kind: Kind, since: date | None) -> list[Trend]:
-    """The trends of one kind, computed once per state of the store's row index."""
-    index = store.index
-    live = index.live_slots()
-    key = (id(store), id(index), index.size, len(live), kind, since)
-    with _cache_lock:
-        if key not in _cache:
-            if len(_cache) > 32:
-                _cache.clear()
-            _cache[key] = compute_trends(store, kind=kind, since=since)
-        return _cache[key]
+class TrendCache:
+    """Trends computed once per state of the store's row index (clustering takes seconds)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._trends: dict[tuple[Any, ...], list[Trend]] = {}
+
+    def get(self, store: Store, kind: Kind, since: date | None) -> list[Trend]:
+        """The trends of one kind, from the cache while no row was added or removed."""
+        index = store.index
+        key = (id(index), index.size, len(index.live_slots()), kind, since)
+        with self._lock:
+            if key not in self._trends:
+                if len(self._trends) > 32:
+                    self._trends.clear()
+                self._trends[key] = compute_trends(store, kind=kind, since=since)
+            return self._trends[key]
+
+
+def trends_of(request: Request, store: Store, kind: Kind, since: date | None) -> list[Trend]:
+    """The trends of one kind, through this app's cache."""
+    cache: TrendCache = request.app.state.trends
+    return cache.get(store, kind, since)
 
 
 def trend_key(trend: Trend) -> str:
@@ -75,8 +85,10 @@ def trends_page(
 ) -> Response:
     """Trends of a kind, their monthly counts, the relevancy spread and the top technologies."""
     day = parse_date(since, "since")
-    trends = trends_of(store, kind, day)
-    technologies = trends if kind == "technologies" else trends_of(store, "technologies", day)
+    trends = trends_of(request, store, kind, day)
+    technologies = (
+        trends if kind == "technologies" else trends_of(request, store, "technologies", day)
+    )
     summaries = [trend_summary(t) for t in trends]
     context = {
         "kind": kind,
@@ -101,7 +113,7 @@ def trend_page(
 ) -> Response:
     """A trend's monthly course, its member rows and the articles they come from."""
     day = parse_date(since, "since")
-    trend = next((t for t in trends_of(store, kind, day) if trend_key(t) == key), None)
+    trend = next((t for t in trends_of(request, store, kind, day) if trend_key(t) == key), None)
     if trend is None:
         raise HTTPException(404, "No such trend (trends change as articles are added).")
     titles = {row.article_id: (row.title, row.published) for row in trend.members}
