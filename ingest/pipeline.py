@@ -343,11 +343,16 @@ def failures_path(home: Path) -> Path:
 _LOG_LOCK = threading.Lock()
 
 
-def log_failure(home: Path, outcome: Outcome) -> None:
-    """Append a failed source and its reason to the failures log."""
+def log_failure(home: Path, outcome: Outcome, *, listing: bool = False) -> None:
+    """Append a failed source and its reason to the failures log.
+
+    `listing` marks a feed or sitemap, so that a retry reads it as one again.
+    """
     with _LOG_LOCK:
         Path(home).mkdir(parents=True, exist_ok=True)
         entry = {**asdict(outcome), "at": datetime.now(UTC).isoformat(timespec="seconds")}
+        if listing:
+            entry["listing"] = True
         with failures_path(home).open("a", encoding="utf-8") as log:
             log.write(json.dumps(entry) + "\n")
 
@@ -368,7 +373,8 @@ def _read_log(home: Path) -> list[dict[str, Any]]:
 def load_failures(home: Path) -> list[dict[str, Any]]:
     """Sources that failed and have not succeeded since: the latest reason of each.
 
-    Each entry has `source`, `message`, `at` (the last failure) and `attempts`.
+    Each entry has `source`, `message`, `at` (the last failure), `attempts` and
+    `listing` (true for a feed or sitemap).
     """
     latest: dict[str, dict[str, Any]] = {}
     for entry in _read_log(home):
@@ -381,6 +387,7 @@ def load_failures(home: Path) -> list[dict[str, Any]]:
             "message": entry.get("message", ""),
             "at": entry.get("at", ""),
             "attempts": attempts,
+            "listing": bool(entry.get("listing")),
         }
     return list(latest.values())
 

@@ -311,6 +311,22 @@ def test_failures_are_listed_and_retried(
     assert run("--kb", home, "failures")[1].strip() == "no failures"
 
 
+def test_a_failed_feed_is_retried_as_a_feed(
+    ingest_server: FixtureServer, cli_env: None, tmp_path: Path
+) -> None:
+    paths = article_routes(ingest_server, 2)
+    feed_page = page(rss(ingest_server, paths), "application/rss+xml")
+    ingest_server.routes["/flaky-feed.xml"] = flaky(1, 404, feed_page)
+    home, feed = tmp_path / "kb", ingest_server.url("/flaky-feed.xml")
+    code, _, err = run("--kb", home, "ingest", "--allow-private", "--feed", feed)
+    assert code == 1
+    assert f"failed: {feed}: HTTP 404 Not Found" in err
+    code, out, err = run("--kb", home, "ingest", "--allow-private", "--retry-failed")
+    assert code == 0, err
+    assert out.count("ingested:") == 2
+    assert run("--kb", home, "failures")[1].strip() == "no failures"
+
+
 def test_watch_ingests_only_new_entries(
     ingest_server: FixtureServer, cli_env: None, tmp_path: Path
 ) -> None:

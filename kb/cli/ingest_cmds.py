@@ -18,6 +18,7 @@ from ingest.pipeline import (
     ingest_batch,
     load_failures,
     log_failure,
+    resolve_failure,
     source_key,
 )
 from ingest.sources import load_document
@@ -127,8 +128,10 @@ def _expand_listings(
         except SignalKBError as exc:
             outcome = Outcome(url, "failed", message=exc.message)
             _echo_outcome(outcome)
-            log_failure(home, outcome)
+            log_failure(home, outcome, listing=True)
             failed.append(outcome)
+        else:
+            resolve_failure(home, url)
     return found, failed
 
 
@@ -197,10 +200,13 @@ def ingest(
     all_sources = expand_directories(sources)
     for path in from_files:
         all_sources.extend(read_url_list(path))
-    listed, unreadable = _expand_listings(feeds + sitemaps, settings, settings.home)
-    all_sources.extend(listed)
+    listings = list(feeds + sitemaps)
     if retry_failed:
-        all_sources.extend(f["source"] for f in load_failures(settings.home))
+        logged = load_failures(settings.home)
+        all_sources.extend(f["source"] for f in logged if not f["listing"])
+        listings.extend(f["source"] for f in logged if f["listing"])
+    listed, unreadable = _expand_listings(tuple(listings), settings, settings.home)
+    all_sources.extend(listed)
     if not all_sources and not unreadable:
         if retry_failed:
             click.echo("no failed sources to retry")
