@@ -1,8 +1,9 @@
 """Ingest jobs run in the background, one at a time, with progress per article.
 
-Each source moves through queued → fetching → extracting → storing → stored (or unchanged,
-duplicate, failed with the reason). The stages are observed by wrapping the extractor and
-the store that `ingest.pipeline.ingest_source` calls, so the pipeline stays the one path.
+Each article moves through queued (fetched ahead, several at once) → extracting → storing →
+stored (or unchanged, duplicate, failed with the reason); a feed is fetching → listed. The
+stages are observed by wrapping the extractor and the store that
+`ingest.pipeline.ingest_batch` calls, so the pipeline stays the one path.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import Any
 
 from ingest.document import Document
 from ingest.feeds import listing_urls
-from ingest.pipeline import ingest_source, log_failure
-from kb.errors import SignalKBError
+from ingest.pipeline import Outcome, ingest_batch
+from kb.errors import ExtractionError, SignalKBError
 from kb.records import Article
 from kb.settings import Settings
 from kb.store import Store
@@ -79,21 +80,34 @@ class Job:
 
 
 class _Watched:
-    """Marks an entry's stage as the pipeline calls the extractor and the store."""
+    """Marks each entry's stage as the pipeline calls the extractor and then the store.
 
-    def __init__(self, extractor: Any, store: Store, entry: Entry) -> None:
+    The batch extracts and stores one article at a time, so the entry being stored is
+    the one last handed to the extractor.
+    """
+
+    def __init__(
+        self, extractor: Any, store: Store, entries: dict[str, Entry], stopping: threading.Event
+    ) -> None:
         self._extractor = extractor
         self._store = store
-        self._entry = entry
+        self._entries = entries
+        self._stopping = stopping
+        self._current: Entry | None = None
 
     def extract(self, document: Document) -> Article:
-        self._entry.status = "extracting"
-        self._entry.title = document.title
+        if self._stopping.is_set():
+            raise ExtractionError("the server stopped before this one", source=document.source)
+        self._current = self._entries.get(document.source)
+        if self._current is not None:
+            self._current.status = "extracting"
+            self._current.title = document.title
         article: Article = self._extractor.extract(document)
         return article
 
     def add(self, article: Article) -> None:
-        self._entry.status = "storing"
+        if self._current is not None:
+            self._current.status = "storing"
         self._store.add(article)
 
     def __getattr__(self, name: str) -> Any:
@@ -140,7 +154,7 @@ class JobManager:
             return list(reversed(self.jobs.values()))
 
     def close(self) -> None:
-        """Stop after the article in progress; sources not yet started are marked failed."""
+        """Stop after the article in progress; the ones not yet extracted are marked failed."""
         self._stopping.set()
         if self._worker is not None:
             self._queue.put(None)
@@ -154,13 +168,10 @@ class JobManager:
             except Exception as exc:  # a missing model must fail the job, not the worker
                 job.error = f"the extractor could not start: {exc}"
                 continue
-            for entry in job.entries:  # a feed appends its articles, reached by this loop
-                if self._stopping.is_set():
-                    entry.status, entry.message = "failed", "the server stopped before this one"
-                elif entry.kind == "feed":
+            for entry in job.entries:  # a feed appends its articles as it is read
+                if entry.kind == "feed":
                     self._list(job, entry)
-                else:
-                    self._ingest(entry)
+            self._ingest([e for e in job.entries if e.kind == "article"])
 
     def _list(self, job: Job, entry: Entry) -> None:
         entry.status = "fetching"
@@ -175,22 +186,28 @@ class JobManager:
         entry.status = "listed"
         entry.message = f"{len(new)} new articles of {len(urls)} listed"
 
-    def _ingest(self, entry: Entry) -> None:
-        entry.status = "fetching"
-        watched = _Watched(self._extractor, self.store, entry)
+    def _ingest(self, entries: list[Entry]) -> None:
+        by_source = {e.source: e for e in entries}
+        watched = _Watched(self._extractor, self.store, by_source, self._stopping)
+
+        def finished(outcome: Outcome) -> None:
+            entry = by_source.get(outcome.source)
+            if entry is None:
+                return
+            entry.article_id = outcome.article_id
+            entry.title = outcome.title or entry.title
+            entry.message = outcome.message
+            entry.status = "stored" if outcome.status == "ingested" else outcome.status
+
         try:
-            outcome = ingest_source(
-                entry.source,
+            ingest_batch(
+                list(by_source),
                 store=watched,  # type: ignore[arg-type]
                 extractor=watched,
                 settings=self.settings,
+                on_outcome=finished,
             )
-        except Exception as exc:  # one bad article never stops the job
-            entry.status, entry.message = "failed", f"unexpected error: {exc}"
-            return
-        entry.article_id = outcome.article_id
-        entry.title = outcome.title or entry.title
-        entry.message = outcome.message
-        entry.status = "stored" if outcome.status == "ingested" else outcome.status
-        if outcome.status == "failed":
-            log_failure(self.settings.home, outcome)
+        except Exception as exc:  # the job must end with a reason, never hang "running"
+            for entry in entries:
+                if entry.status not in FINAL:
+                    entry.status, entry.message = "failed", f"unexpected error: {exc}"
