@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,7 @@ from ingest.extract.text import (
     is_verbatim,
     key_phrase,
     locate,
+    looks_named,
     named_terms,
     noun_phrases,
     sentences,
@@ -344,6 +346,18 @@ class SLMExtractor:
         for term, n in tech_phrases(ctx.text):
             counts.setdefault(term, n)
         candidates = [t for t in _merge_acronyms(counts) if t.lower() not in GENERIC_TERMS]
+        candidates = candidates[:40]
+        # Rank by looking like a technology (MiniLM closeness to what the table holds, a
+        # model-like name) and by mentions, so people and places come last.
+        proto = self._embed([PROTOTYPES["technologies"]])[0]
+        vectors = self._embed(candidates)
+        score = {
+            term: _dot(proto, vec)
+            + 0.15 * math.log1p(counts.get(term.split(" (")[0], 1))
+            + (0.2 if looks_named(term) else 0.0)
+            for term, vec in zip(candidates, vectors, strict=True)
+        }
+        candidates = _distinct(sorted(candidates, key=lambda t: -score[t]))
         rows: list[dict[str, Any]] = []
         for term in candidates[: self.tech_rows * 2]:
             if len(rows) >= self.tech_rows:
@@ -458,6 +472,18 @@ def _merge_acronyms(counts: dict[str, int]) -> list[str]:
                     break
         merged.append(term)
     return sorted(merged, key=lambda t: -counts.get(t.split(" (")[0], counts.get(t, 0)))
+
+
+def _distinct(terms: list[str]) -> list[str]:
+    """Terms minus those that contain, or are contained in, a better-ranked one."""
+    kept: list[str] = []
+    keys: list[str] = []
+    for term in terms:
+        key = " ".join(w.rstrip("s") for w in re.findall(r"[a-z0-9]+", term.lower()))
+        if key and not any(key in k or k in key for k in keys):
+            kept.append(term)
+            keys.append(key)
+    return kept
 
 
 def _good_name(name: str, body: str, text: str) -> bool:

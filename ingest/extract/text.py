@@ -147,6 +147,11 @@ def named_terms(text: str) -> list[tuple[str, int]]:
     return counts.most_common()
 
 
+def looks_named(term: str) -> bool:
+    """Whether a term looks like a product or model name (digits, inner capitals)."""
+    return any(_looks_named(w) for w in term.split())
+
+
 def _looks_named(word: str) -> bool:
     return (
         any(c.isdigit() for c in word)
@@ -262,8 +267,13 @@ def tech_phrases(text: str) -> list[tuple[str, int]]:
     counts: Counter[str] = Counter()
     for sent in sentences(text, min_words=1, max_words=1000):
         for m in _TECH_HEAD.finditer(sent.text):
-            words = [w for w in m.group(1).split()]
-            while words and (words[0].lower() in STOPWORDS or words[0].lower() in WEAK_WORDS):
+            words = m.group(1).split()
+            # Keep only what follows the last stopword: "ran the image" is no technology.
+            for i in range(len(words) - 1, -1, -1):
+                if words[i].lower() in STOPWORDS or words[i].lower() in WEAK_WORDS:
+                    words = words[i + 1 :]
+                    break
+            if words and words[0].lower().endswith(("ed", "ing")) and words[0].islower():
                 words = words[1:]
             if len(words) >= 2:
                 counts[" ".join(words).lower()] += 1

@@ -1,0 +1,130 @@
+"""Benchmark the extractor: backend speed against bare llama.cpp, and seconds per article.
+
+usage: python bench/extract.py [--model smollm2|gemma3|PATH] [--words 1500] [--runs 3]
+
+1. Tokens/s: the same summary prompt (a ~1,500-word article) through signalkb's
+   `LlamaCppModel.complete` (streaming, with its deadline check) and through a bare
+   `llama_cpp.Llama.create_chat_completion` (or `create_completion` for a base model) on
+   the same GGUF file, threads and greedy settings; the two take turns run by run, each
+   with its KV cache reset, so load on the shared machine slows both alike.
+2. Seconds per article: one full `SLMExtractor.extract` of that article (every section),
+   with the number of model calls it made.
+The article is the seed articles (../shared/seeds 000, 001, 003) joined and cut to --words.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ingest.document import Document  # noqa: E402
+from ingest.extract import prompts  # noqa: E402
+from ingest.extract.base import Message  # noqa: E402
+from ingest.extract.llamacpp import SEED, LlamaCppModel, plain_prompt, threads  # noqa: E402
+from ingest.extract.slm import SLMExtractor  # noqa: E402
+from ingest.extract.text import truncate_words  # noqa: E402
+
+SEEDS = ROOT.parent / "shared" / "seeds"
+ARTICLES = ("000_c38305f678f21f86.txt", "001_d6359aa3cc63db76.txt", "003_539afb5106abca1c.txt")
+
+
+def bench_article(words: int) -> str:
+    """The seed articles joined and cut to about `words` words (lines kept)."""
+    text = "\n\n".join((SEEDS / name).read_text(encoding="utf-8") for name in ARTICLES)
+    kept, count = [], 0
+    for line in text.splitlines():
+        if count >= words:
+            break
+        kept.append(line)
+        count += len(line.split())
+    return "\n".join(kept)
+
+
+def bare_run(llm: Any, messages: list[Message], chat: bool, max_tokens: int) -> tuple[float, int]:
+    """Seconds and completion tokens of one bare llama.cpp call."""
+    llm.reset()
+    start = time.perf_counter()
+    kwargs = {"temperature": 0.0, "seed": SEED, "max_tokens": max_tokens, "repeat_penalty": 1.2}
+    if chat:
+        out = llm.create_chat_completion(
+            messages=[{"role": m.role, "content": m.content} for m in messages], **kwargs
+        )
+    else:
+        out = llm.create_completion(prompt=plain_prompt(messages), **kwargs)
+    return time.perf_counter() - start, int(out["usage"]["completion_tokens"])
+
+
+def ours_run(model: LlamaCppModel, messages: list[Message], max_tokens: int) -> tuple[float, int]:
+    """Seconds and completion tokens of one call through signalkb's backend."""
+    model.llm.reset()
+    start = time.perf_counter()
+    text = model.complete(messages, max_tokens=max_tokens)
+    seconds = time.perf_counter() - start
+    return seconds, model.count_tokens(text)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="smollm2")
+    parser.add_argument("--words", type=int, default=1500)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--max-tokens", type=int, default=128)
+    args = parser.parse_args()
+
+    from llama_cpp import Llama
+
+    article = bench_article(args.words)
+    title = article.splitlines()[0].strip("# ")
+    ours = LlamaCppModel(args.model)
+    bare = Llama(
+        model_path=str(ours.path), n_ctx=ours.n_ctx, seed=SEED, n_threads=threads(), verbose=False
+    )
+    body = truncate_words(article, 900)
+    messages = [Message("system", prompts.SYSTEM), Message("user", prompts.summary(title, body))]
+    prompt_tokens = ours.count_tokens(prompts.summary(title, body))
+    rows: dict[str, list[tuple[float, int]]] = {"bare llama.cpp": [], "signalkb backend": []}
+    for _ in range(args.runs):
+        rows["bare llama.cpp"].append(bare_run(bare, messages, ours.chat, args.max_tokens))
+        rows["signalkb backend"].append(ours_run(ours, messages, args.max_tokens))
+    print(f"model {ours.model_id}, threads {threads()}, prompt ~{prompt_tokens} tokens, ")
+    print(f"max {args.max_tokens} new tokens, {args.runs} runs each (median)\n")
+    print("| path | s/call | new tokens | tokens/s (new / s) |")
+    print("|---|---|---|---|")
+    speeds = {}
+    for name, runs in rows.items():
+        secs = statistics.median(s for s, _ in runs)
+        toks = statistics.median(t for _, t in runs)
+        speeds[name] = statistics.median(t / s for s, t in runs)
+        print(f"| {name} | {secs:.2f} | {toks:.0f} | {speeds[name]:.1f} |")
+    print(f"\nratio signalkb / bare: {speeds['signalkb backend'] / speeds['bare llama.cpp']:.2f}")
+
+    calls = 0
+    original = ours.complete
+
+    def counted(messages: list[Message], **kwargs: Any) -> str:
+        nonlocal calls
+        calls += 1
+        return original(messages, **kwargs)
+
+    ours.complete = counted  # type: ignore[method-assign]
+    document = Document(source="bench", url="file:bench", title=title, text=article)
+    start = time.perf_counter()
+    record = SLMExtractor(ours).extract(document)
+    seconds = time.perf_counter() - start
+    rows_n = len(record.all_items())
+    print(
+        f"\nfull extraction: {len(article.split())} words, {seconds:.1f} s, {calls} model calls, "
+        f"{rows_n} rows, incomplete={record.incomplete}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
