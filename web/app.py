@@ -7,6 +7,7 @@ and for `?format=json` (web.render). Errors become a friendly page, never a trac
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -58,12 +59,22 @@ def _default_extractor_factory(settings: Settings) -> ExtractorFactory:
     return factory
 
 
+def _warm_up(state: AppState) -> None:
+    """Open the store, load its row index and the embedding model before the first search."""
+    try:
+        state.store.embedder.embed(["warm up"])
+        _ = state.store.index
+    except Exception:  # the first request will meet the same error and show it
+        log.warning("could not open the knowledge base at start", exc_info=True)
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    state: AppState = app.state.signalkb
+    threading.Thread(target=_warm_up, args=(state,), name="warm-up", daemon=True).start()
     yield
-    jobs = app.state.signalkb.jobs
-    if jobs is not None:
-        jobs.close()
+    if state.jobs is not None:
+        state.jobs.close()
 
 
 def create_app(
