@@ -22,7 +22,7 @@ from ingest.extract import ScriptedExtractor
 from kb.embed import MiniLMEmbedder
 from kb.settings import Settings
 from kb.store import Store
-from tests.web_fixtures import app_for, fill_store, sample_articles
+from tests.web_fixtures import app_for, fill_store, sample_articles, timeline_articles
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).parent.parent / "docs" / "screenshots"
@@ -82,7 +82,8 @@ class SlowExtractor(ScriptedExtractor):
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app over the sample articles (embedded with MiniLM), served by uvicorn."""
-    store: Store = fill_store(tmp_path_factory.mktemp("kb"), MiniLMEmbedder(), sample_articles())
+    articles = sample_articles() + timeline_articles()
+    store: Store = fill_store(tmp_path_factory.mktemp("kb"), MiniLMEmbedder(), articles)
     settings = Settings(home=store.home, allow_private=True)
     app = app_for(store, settings, extractor_factory=SlowExtractor)
     with ServerThread(app) as server:
@@ -121,7 +122,9 @@ def shot(page: Any, name: str) -> None:
 
 def test_search_article_evidence_table_sort_export(page: Any, site: str, tmp_path: Path) -> None:
     page.goto(site + "/")
-    assert page.locator("ul.article-list li").count() == len(sample_articles())
+    assert page.locator("ul.article-list li").count() == len(
+        sample_articles() + timeline_articles()
+    )
     shot(page, "home")
 
     page.fill("input[name=q]", "automation in logistics depots")
@@ -170,6 +173,7 @@ def test_search_article_evidence_table_sort_export(page: Any, site: str, tmp_pat
     page.click("header nav >> text=Trends")
     page.wait_for_selector("svg.chart")
     assert page.locator("svg.chart").count() >= 3
+    assert page.locator("table.trends tbody tr").count() >= 3
     shot(page, "trends")
 
 

@@ -144,3 +144,26 @@ def fill_store(home: Path, embedder: Embedder, articles: list[Article]) -> Store
 def app_for(store: Store, settings: Settings | None = None, **kwargs: object) -> FastAPI:
     """The app over an already opened store."""
     return create_app(settings or Settings(home=store.home), store_factory=lambda: store, **kwargs)  # type: ignore[arg-type]
+
+
+def timeline_articles() -> list[Article]:
+    """Twelve articles, one a month through 2024, on three recurring topics, so that the
+    trends page has trends with a monthly course and technologies named by several articles.
+    """
+    topics = ("AI agents", "open-weight models", "AI regulation")
+    technologies = ("Phi-3", "Llama 3", "Mistral 7B", "GPT-4")
+    articles = []
+    for month in range(1, 13):
+        topic = topics[month % 3]
+        article = make_article(
+            f"https://news.example/{month}",
+            f"{topic.capitalize()}: the view in month {month}",
+            published=date(2024, month, 3 + month),
+            topic=topic,
+            site="news.example",
+        )
+        tech = article.technologies[0].model_copy(
+            update={"name": technologies[month % 4], "description": "A model the article names."}
+        )
+        articles.append(article.model_copy(update={"technologies": [tech]}))
+    return articles
