@@ -23,6 +23,7 @@ from kb.store import Store
 from tests.web_fixtures import XSS, app_for, fill_store, make_article, sample_articles
 from web import charts
 from web.app import create_app
+from web.cache import StoreCache
 
 
 @pytest.fixture(scope="module")
@@ -498,3 +499,20 @@ def test_every_page_has_a_json_twin(client: TestClient, path: str, api: str | No
     if api:
         params = {k: v for k, v in twin.request.url.params.items() if k != "format"}
         assert client.get(api, params=params).json() == data
+
+
+def test_store_cache_reuses_until_the_store_changes(tmp_path: Path) -> None:
+    store = fill_store(tmp_path / "kb", HashEmbedder(), sample_articles()[:1])
+    cache = StoreCache()
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        return store.count()["articles"]
+
+    assert cache.get(store, "n", compute) == 1
+    assert cache.get(store, "n", compute) == 1 and len(calls) == 1
+    store.add(sample_articles()[1])
+    assert cache.get(store, "n", compute) == 2 and len(calls) == 2
+    store.delete(sample_articles()[0].id)
+    assert cache.get(store, "n", compute) == 1 and len(calls) == 3

@@ -24,6 +24,7 @@ from kb.errors import NotFoundError, SignalKBError
 from kb.settings import Settings
 from kb.store import Store
 from web.batching import BatchingEmbedder
+from web.cache import StoreCache
 from web.guard import COOKIE, refusal
 from web.render import make_templates, respond
 from web.routes import articles, docs, ingest, search, tables, trends
@@ -107,7 +108,7 @@ def create_app(
         extractor_factory or _default_extractor_factory(settings),
     )
     app.state.templates = make_templates()
-    app.state.trends = trends.TrendCache()
+    app.state.cache = StoreCache()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (search, articles, tables, trends, ingest, docs):
         app.include_router(module.router)

@@ -44,8 +44,24 @@ class TableView:
     has_next: bool
 
 
+@dataclass(frozen=True)
+class KindRows:
+    """Every row of one kind (as kb.export builds the table) and its lower-cased text."""
+
+    frame: pd.DataFrame
+    text: pd.Series
+
+
+def kind_rows(store: Store, kind: Kind) -> KindRows:
+    """The full table of one kind, with the text the filter box searches."""
+    frame = export_frame(store, kind)
+    fields = [f for f, _ in table_columns(kind) if f != "relevancy"]
+    text = frame[fields].astype(str).agg(" ".join, axis=1).str.lower()
+    return KindRows(frame, text)
+
+
 def table_view(
-    store: Store,
+    rows: KindRows,
     kind: Kind,
     *,
     q: str = "",
@@ -56,17 +72,15 @@ def table_view(
     per_page: int = 25,
 ) -> TableView:
     """Filter rows by text and relevancy, sort by one column (ties keep the stored order), page."""
-    columns = table_columns(kind)
-    frame = export_frame(store, kind, min_relevancy=min_relevancy)
+    keep = rows.frame["relevancy"] >= min_relevancy
     if q.strip():
-        text_fields = [f for f, _ in columns if f != "relevancy"]
-        haystack = frame[text_fields].astype(str).agg(" ".join, axis=1).str.lower()
-        frame = frame[haystack.str.contains(q.strip().lower(), regex=False)]
+        keep &= rows.text.str.contains(q.strip().lower(), regex=False)
+    frame = rows.frame[keep]
     key = None if sort == "relevancy" else (lambda s: s.astype(str).str.lower())
     frame = frame.sort_values(sort, ascending=direction == "asc", kind="stable", key=key)
     start = (page - 1) * per_page
     shown = frame.iloc[start : start + per_page].reset_index(drop=True)
-    return TableView(kind, columns, shown, len(frame), len(frame) > start + per_page)
+    return TableView(kind, table_columns(kind), shown, len(frame), len(frame) > start + per_page)
 
 
 def export_shown(view: TableView, fmt: str) -> bytes:

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from kb.records import KINDS, Kind
 from kb.search import Mode, search
+from web.cache import StoreCache
 from web.data import article_brief, parse_date, stored_row
 from web.render import respond
 from web.state import StoreDep
@@ -84,8 +85,11 @@ def search_page(
         ]
         context["has_next"] = len(hits) > per_page
     else:
-        articles = store.list_articles()
-        context["articles"] = [article_brief(a) for a in articles[start : start + per_page]]
+        cache: StoreCache = request.app.state.cache
+        articles = cache.get(
+            store, "articles", lambda: [article_brief(a) for a in store.list_articles()]
+        )
+        context["articles"] = articles[start : start + per_page]
         context["has_next"] = len(articles) > start + per_page
         context["counts"] = store.count()
     return respond(request, "search.html", context)

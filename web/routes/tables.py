@@ -9,6 +9,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from kb.export import Format
 from kb.records import KINDS, Kind
+from kb.store import Store
+from web.cache import StoreCache
 from web.render import query_string, respond
 from web.state import StoreDep
 from web.tables import (
@@ -17,6 +19,7 @@ from web.tables import (
     Direction,
     TableView,
     export_shown,
+    kind_rows,
     rows_for_page,
     table_columns,
     table_view,
@@ -60,10 +63,12 @@ class TableQuery:
             "per_page": self.per_page if self.per_page != PER_PAGE else None,
         }
 
-    def view(self, store: Any) -> TableView:
+    def view(self, request: Request, store: Store) -> TableView:
         """The page of rows these parameters select."""
+        cache: StoreCache = request.app.state.cache
+        rows = cache.get(store, ("table", self.kind), lambda: kind_rows(store, self.kind))
         return table_view(
-            store,
+            rows,
             self.kind,
             q=self.q,
             min_relevancy=self.min_relevancy,
@@ -87,7 +92,7 @@ def tables_index(request: Request) -> Response:
 @router.get("/api/tables/{kind}", summary="One table across all articles")
 def table_page(request: Request, store: StoreDep, table: TableDep) -> Response:
     """One page of a table, filtered and sorted; the JSON twin has the same rows."""
-    view = table.view(store)
+    view = table.view(request, store)
     params = table.params()
     columns = []
     for field, header in view.columns:
@@ -124,12 +129,13 @@ def table_page(request: Request, store: StoreDep, table: TableDep) -> Response:
 
 @router.get("/tables/{kind}/export", summary="Download the rows a table page shows")
 def table_export(
+    request: Request,
     store: StoreDep,
     table: TableDep,
     fmt: Annotated[Format, Query(description="file format")] = "csv",
 ) -> Response:
     """Exactly the rows and columns of the table page with the same parameters, as a file."""
-    body = export_shown(table.view(store), fmt)
+    body = export_shown(table.view(request, store), fmt)
     name = f"{table.kind}-page{table.page}.{fmt}"
     return Response(
         body,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import date
 from typing import Annotated, Any
@@ -13,6 +12,7 @@ from fastapi.responses import Response
 from kb.records import KINDS, Kind
 from kb.store import Store
 from kb.trends import Trend, compute_trends
+from web.cache import StoreCache
 from web.charts import month_range
 from web.data import columns, parse_date, stored_row
 from web.render import respond
@@ -22,29 +22,12 @@ router = APIRouter()
 TOP_TECHNOLOGIES = 12
 
 
-class TrendCache:
-    """Trends computed once per state of the store's row index (clustering takes seconds)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._trends: dict[tuple[Any, ...], list[Trend]] = {}
-
-    def get(self, store: Store, kind: Kind, since: date | None) -> list[Trend]:
-        """The trends of one kind, from the cache while no row was added or removed."""
-        index = store.index
-        key = (id(index), index.size, len(index.live_slots()), kind, since)
-        with self._lock:
-            if key not in self._trends:
-                if len(self._trends) > 32:
-                    self._trends.clear()
-                self._trends[key] = compute_trends(store, kind=kind, since=since)
-            return self._trends[key]
-
-
 def trends_of(request: Request, store: Store, kind: Kind, since: date | None) -> list[Trend]:
-    """The trends of one kind, through this app's cache."""
-    cache: TrendCache = request.app.state.trends
-    return cache.get(store, kind, since)
+    """The trends of one kind, computed once per state of the store."""
+    cache: StoreCache = request.app.state.cache
+    return cache.get(
+        store, ("trends", kind, since), lambda: compute_trends(store, kind=kind, since=since)
+    )
 
 
 def trend_key(trend: Trend) -> str:
