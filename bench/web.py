@@ -225,7 +225,7 @@ def serve(home: Path, port: int, extractor: str) -> None:
         from ingest.extract import ScriptedExtractor
 
         factory = ScriptedExtractor
-    app = create_app(settings, extractor_factory=factory)
+    app = create_app(settings, extractor_factory=factory, warm_up=True)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 

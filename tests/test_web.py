@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import io
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -516,3 +517,17 @@ def test_store_cache_reuses_until_the_store_changes(tmp_path: Path) -> None:
     assert cache.get(store, "n", compute) == 2 and len(calls) == 2
     store.delete(sample_articles()[0].id)
     assert cache.get(store, "n", compute) == 1 and len(calls) == 3
+
+
+def test_serve_get_prints_one_page_without_a_socket(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kb.cli import cli, serve_cmd  # noqa: F401 (registers the command)
+
+    runner = CliRunner()
+    home = str(tmp_path / "kb")
+    found = runner.invoke(cli, ["--kb", home, "serve", "--get", "/docs?format=json"])
+    assert found.exit_code == 0, found.output
+    assert "/api/search" in [e["path"] for e in json.loads(found.output)["endpoints"]]
+    missing = runner.invoke(cli, ["--kb", home, "serve", "--get", "/no/such/page"])
+    assert missing.exit_code == 1 and "Page not found" in missing.output

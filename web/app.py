@@ -72,7 +72,8 @@ def _warm_up(state: AppState) -> None:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: AppState = app.state.signalkb
-    threading.Thread(target=_warm_up, args=(state,), name="warm-up", daemon=True).start()
+    if app.state.warm_up:
+        threading.Thread(target=_warm_up, args=(state,), name="warm-up", daemon=True).start()
     yield
     if state.jobs is not None:
         state.jobs.close()
@@ -83,6 +84,7 @@ def create_app(
     *,
     store_factory: StoreFactory | None = None,
     extractor_factory: ExtractorFactory | None = None,
+    warm_up: bool = False,
 ) -> FastAPI:
     """The web UI over the knowledge base at `settings.home` (or `settings.chroma_url`).
 
@@ -90,6 +92,8 @@ def create_app(
         settings: signalkb's settings.
         store_factory: opens the store (default: MiniLM, query embeddings batched).
         extractor_factory: builds the extractor ingest jobs use (default: the configured one).
+        warm_up: at start, open the store and load the model in the background (for a
+            server, so that the first search is quick).
 
     Returns:
         The FastAPI app.
@@ -109,6 +113,7 @@ def create_app(
     )
     app.state.templates = make_templates()
     app.state.cache = StoreCache()
+    app.state.warm_up = warm_up
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (search, articles, tables, trends, ingest, docs):
         app.include_router(module.router)
