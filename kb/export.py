@@ -117,6 +117,11 @@ def export_frame(
     """
     if kind == "articles":
         return _articles_frame(store, since)
+    with store.reading():  # one consistent view of the rows, even while others write
+        return _rows_frame(store, kind, min_relevancy, since)
+
+
+def _rows_frame(store: Store, kind: str, min_relevancy: int, since: date | None) -> pd.DataFrame:
     if kind == "all":
         frames = [
             _kind_frame(store, k, min_relevancy, since).assign(kind=k)

@@ -311,15 +311,15 @@ class RowIndex:
         return [(int(rows[i]), float(scores[i])) for i in top]
 
     def _keyword_index(self) -> tuple[Any, np.ndarray]:
-        """The BM25 index, rebuilt after writes.
+        """The BM25 index: built on first use, then rebuilt after writes.
 
-        Up to EXACT_MAX rows it is rebuilt at once. A larger one (seconds to build) is
-        rebuilt in a background thread while searches use the previous one: rows written
-        since are missing from the keyword ranking (the vector ranking has them) and
-        removed rows are masked out, until the new index is swapped in.
+        A rebuild (seconds at 100,000 rows) runs in a background thread while searches use
+        the previous index: rows written since are missing from the keyword ranking (the
+        vector ranking has them) and removed rows are masked out, until the new index is
+        swapped in.
         """
         with self._bm25_lock:
-            if self._bm25 is None or (not self._bm25_fresh and len(self.pos) <= EXACT_MAX):
+            if self._bm25 is None:
                 self._build_keywords(self._epoch)
             elif not self._bm25_fresh and self._bm25_thread is None:
                 self._bm25_thread = threading.Thread(

@@ -86,34 +86,38 @@ def search(
     if not query.strip() or limit <= 0:
         return []
     store.check_embedder()
-    index = store.index
-    mask = index.mask(
-        kinds=kinds,
-        min_relevancy=min_relevancy,
-        since=since,
-        until=until,
-        site=site,
-        technology=technology,
-        theme=theme,
-    )
-    want = offset + limit
-    if mode == "vector":
-        found = index.vector_top(query_vector(store, query), mask, want, ann=store.ann)
-        return [Hit(index.item(at), s, similarity=s) for at, s in found[offset:]]
-    if mode == "keyword":
-        found = index.keyword_top(query, mask, want)
-        return [Hit(index.item(at), s, keyword=s) for at, s in found[offset:]]
-    depth = max(3 * want, _MIN_DEPTH)
-    vector = index.vector_top(query_vector(store, query), mask, depth, ann=store.ann)
-    keyword = index.keyword_top(query, mask, depth)
-    fused: dict[int, float] = {}
-    for ranking in (vector, keyword):
-        for rank, (at, _) in enumerate(ranking):
-            fused[at] = fused.get(at, 0.0) + 1.0 / (RRF_K + rank + 1)
-    similarity, bm25 = dict(vector), dict(keyword)
-    best = 2.0 / (RRF_K + 1)
-    order = sorted(fused, key=lambda at: (-fused[at], -similarity.get(at, -1.0)))[offset:want]
-    return [Hit(index.item(at), fused[at] / best, similarity.get(at), bm25.get(at)) for at in order]
+    vector = query_vector(store, query) if mode != "keyword" else None
+    with store.reading() as index:
+        mask = index.mask(
+            kinds=kinds,
+            min_relevancy=min_relevancy,
+            since=since,
+            until=until,
+            site=site,
+            technology=technology,
+            theme=theme,
+        )
+        want = offset + limit
+        if vector is None:
+            found = index.keyword_top(query, mask, want)
+            return [Hit(index.item(at), s, keyword=s) for at, s in found[offset:]]
+        if mode == "vector":
+            found = index.vector_top(vector, mask, want, ann=store.ann)
+            return [Hit(index.item(at), s, similarity=s) for at, s in found[offset:]]
+        depth = max(3 * want, _MIN_DEPTH)
+        nearest = index.vector_top(vector, mask, depth, ann=store.ann)
+        keyword = index.keyword_top(query, mask, depth)
+        fused: dict[int, float] = {}
+        for ranking in (nearest, keyword):
+            for rank, (at, _) in enumerate(ranking):
+                fused[at] = fused.get(at, 0.0) + 1.0 / (RRF_K + rank + 1)
+        similarity, bm25 = dict(nearest), dict(keyword)
+        best = 2.0 / (RRF_K + 1)
+        order = sorted(fused, key=lambda at: (-fused[at], -similarity.get(at, -1.0)))
+        return [
+            Hit(index.item(at), fused[at] / best, similarity.get(at), bm25.get(at))
+            for at in order[offset:want]
+        ]
 
 
 def similar_items(store: Store, item_id: str, limit: int = 10) -> list[Hit]:
@@ -122,12 +126,12 @@ def similar_items(store: Store, item_id: str, limit: int = 10) -> list[Hit]:
     Raises:
         NotFoundError: no row has this id.
     """
-    index = store.index
-    at = index.pos.get(item_id)
-    if at is None:
-        raise NotFoundError("no row with this id", source=item_id)
-    found = index.vector_top(index.vectors[at], None, limit + 1, ann=store.ann)
-    return [Hit(index.item(i), s, similarity=s) for i, s in found if i != at][:limit]
+    with store.reading() as index:
+        at = index.pos.get(item_id)
+        if at is None:
+            raise NotFoundError("no row with this id", source=item_id)
+        found = index.vector_top(index.vectors[at].copy(), None, limit + 1, ann=store.ann)
+        return [Hit(index.item(i), s, similarity=s) for i, s in found if i != at][:limit]
 
 
 def similar_articles(store: Store, article_id: str, limit: int = 5) -> list[tuple[Article, float]]:

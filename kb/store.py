@@ -26,6 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -121,12 +122,15 @@ class Store:
         self.chroma_url = chroma_url
         self.embedder: Embedder = embedder or MiniLMEmbedder()
         self._source = chroma_url or str(self.home)
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the in-memory index: loading, syncing, reading
+        self._write_lock = threading.RLock()  # one write at a time
         self._index: RowIndex | None = None
         self._checked_at = 0.0  # monotonic time of the last look for others' changes
         self._synced_at = 0  # newest change (time_ns) the index reflects
         self._applied: dict[str, int] = {}  # change records in the index -> their time
         self._unsaved = 0  # changes applied since the snapshot was written
+        self._journal_size = -1  # journal entries when last synced
+        self._saw_unfinished = False  # the last sync saw a write still in progress
         try:
             self.client = make_client(self.home, chroma_url)
             self._finish_reindex()
@@ -159,10 +163,10 @@ class Store:
 
     def _roll_back_pending(self) -> None:
         """Undo the writes a crash left unfinished."""
-        unfinished = self.journal.get(where={"done": False}, include=["metadatas"])
+        journal = self.journal.get(include=["metadatas"])
         cutoff = time.time_ns() - _CRASHED_AFTER_NS
-        for change_id, meta in zip(unfinished["ids"], unfinished["metadatas"], strict=True):
-            if int(meta["at"]) > cutoff:
+        for change_id, meta in zip(journal["ids"], journal["metadatas"], strict=True):
+            if meta["done"] or int(meta["at"]) > cutoff:
                 continue  # another process may be writing it right now
             ids = [a for a in str(meta["articles"]).split(",") if a and a != "*"]
             if ids:
@@ -182,9 +186,10 @@ class Store:
         at = time.time_ns()
         meta = {"articles": articles, "done": True, "at": at}
         self.journal.upsert(ids=[change_id], embeddings=[[1.0]], metadatas=[meta])
-        self._applied[change_id] = at
-        self._synced_at = max(self._synced_at, at)
-        self._unsaved += 1
+        with self._lock:
+            self._applied[change_id] = at
+            self._synced_at = max(self._synced_at, at)
+            self._unsaved += 1
 
     def check_embedder(self) -> None:
         """Refuse to mix vectors of two models: StoreError until the store is reindexed."""
@@ -208,22 +213,36 @@ class Store:
     def add_many(self, articles: Sequence[Article]) -> None:
         """Store many articles at once (batched embedding and writes); each all-or-nothing.
 
-        A later article with the same id as an earlier one in `articles` wins.
+        A later article with the same id as an earlier one in `articles` wins. Embedding
+        runs before any lock is taken, and searches keep answering (from the previous
+        rows) until the new rows are in.
         """
         self.check_embedder()
         unique = list({a.id: a for a in articles}.values())
         if not unique:
             return
-        with self._lock:
-            articles = ",".join(a.id for a in unique)
-            change_id = self._begin(articles)
-            self._write(unique, self.rows, self.articles)
-            self._finish(change_id, articles)
+        vectors = self._vectors(unique)
+        with self._write_lock:
+            ids = ",".join(a.id for a in unique)
+            change_id = self._begin(ids)
+            rows = self._write(unique, self.rows, self.articles, vectors)
+            with self._lock:
+                if self._index is not None:
+                    self._index.remove_articles([a.id for a in unique])
+                    self._index.add(*rows)
+            self._finish(change_id, ids)
 
-    def _write(self, articles: list[Article], rows_col: Any, articles_col: Any) -> None:
-        rows = [(a, kind, i, item) for a in articles for kind, i, item in a.all_items()]
+    def _vectors(self, articles: list[Article]) -> np.ndarray:
+        """Head vectors ("title. summary") of the articles, then those of all their rows."""
         heads = [f"{a.title}. {a.summary}" for a in articles]
-        vectors = self.embed(heads + [item.text() for *_, item in rows])
+        return self.embed(heads + [item.text() for a in articles for *_, item in a.all_items()])
+
+    def _write(
+        self, articles: list[Article], rows_col: Any, articles_col: Any, vectors: np.ndarray
+    ) -> tuple[list[str], np.ndarray, list[dict[str, Any]], list[str]]:
+        """Replace the articles in chromadb; returns the new rows (ids, vectors, metadata,
+        documents) for the in-memory index."""
+        rows = [(a, kind, i, item) for a in articles for kind, i, item in a.all_items()]
         ids = [a.id for a in articles]
         old = articles_col.get(ids=ids, include=["metadatas"])
         stale = [
@@ -235,12 +254,10 @@ class Store:
             rows_col.delete(ids=stale[start : start + _ADD_BATCH])
         if old["ids"]:
             articles_col.delete(ids=old["ids"])
-        if self._index is not None and rows_col is self.rows:
-            self._index.remove_articles(ids)
         row_ids = [f"{a.id}:{kind}:{i}" for a, kind, i, _ in rows]
         metas = [item_metadata(a, kind, item) for a, kind, _, item in rows]
         docs = [item.text() for *_, item in rows]
-        row_vectors = vectors[len(heads) :]
+        row_vectors = vectors[len(articles) :]
         for start in range(0, len(row_ids), _ADD_BATCH):
             end = start + _ADD_BATCH
             rows_col.add(
@@ -251,24 +268,24 @@ class Store:
             )
         articles_col.add(
             ids=ids,
-            embeddings=vectors[: len(heads)],
-            documents=heads,
+            embeddings=vectors[: len(articles)],
+            documents=[f"{a.title}. {a.summary}" for a in articles],
             metadatas=[_article_metadata(a) for a in articles],
         )
-        if self._index is not None and rows_col is self.rows:
-            self._index.add(row_ids, row_vectors, metas, docs)
+        return row_ids, row_vectors, metas, docs
 
     def delete(self, article_id: str) -> None:
         """Remove an article and every row of it; NotFoundError when there is none."""
-        with self._lock:
+        with self._write_lock:
             found = self.articles.get(ids=[article_id], include=["metadatas"])
             if not found["ids"]:
                 raise NotFoundError("no article with this id", source=article_id)
             change_id = self._begin(article_id)
             self.rows.delete(ids=_row_ids(article_id, found["metadatas"][0]))
             self.articles.delete(ids=[article_id])
-            if self._index is not None:
-                self._index.remove_articles([article_id])
+            with self._lock:
+                if self._index is not None:
+                    self._index.remove_articles([article_id])
             self._finish(change_id, article_id)
 
     def reindex(self, embedder: Embedder | None = None) -> int:
@@ -278,7 +295,7 @@ class Store:
         interrupted reindex leaves the old store intact. Texts already embedded by the same
         model come from the cache. Returns the number of articles reindexed.
         """
-        with self._lock:
+        with self._write_lock, self._lock:
             articles = list(self.articles_iter())
             if embedder is not None:
                 self.embedder = embedder
@@ -288,7 +305,8 @@ class Store:
             new_articles = self._collection(ARTICLES + _NEXT)
             new_rows = self._collection(ITEMS + _NEXT)
             for start in range(0, len(articles), 200):
-                self._write(articles[start : start + 200], new_rows, new_articles)
+                batch = articles[start : start + 200]
+                self._write(batch, new_rows, new_articles, self._vectors(batch))
             for name in (ARTICLES, ITEMS):
                 self.client.delete_collection(name)
             self._finish_reindex()
@@ -360,8 +378,8 @@ class Store:
 
     def stats(self) -> dict[str, Any]:
         """Articles, rows per kind, bytes on disk (embedded store) and the embedder."""
-        index = self.index
-        per_kind = {kind: len(index.live_slots(kind)) for kind in KINDS}
+        with self.reading() as index:
+            per_kind = {kind: len(index.live_slots(kind)) for kind in KINDS}
         size = sum(p.stat().st_size for p in self.home.rglob("*") if p.is_file())
         return {
             "articles": self.articles.count(),
@@ -371,6 +389,12 @@ class Store:
             "embedder": self.stored_embedder,
             "server": self.chroma_url or None,
         }
+
+    @contextmanager
+    def reading(self) -> Iterator[RowIndex]:
+        """The in-memory index, held still (no write is applied to it) while the block runs."""
+        with self._lock:
+            yield self.index
 
     @property
     def index(self) -> RowIndex:
@@ -416,18 +440,12 @@ class Store:
             offset += _LOAD_BATCH
         self._index = index
         # Writes finished before the load began are in it: count them as applied.
-        done_before = self.journal.get(
-            where={
-                "$and": [
-                    {"done": True},
-                    {"at": {"$gt": started - _CHANGES_MARGIN_NS}},
-                    {"at": {"$lte": started}},
-                ]
-            },
-            include=["metadatas"],
+        recent = self.journal.get(
+            where={"at": {"$gt": started - _CHANGES_MARGIN_NS}}, include=["metadatas"]
         )
-        for change_id, meta in zip(done_before["ids"], done_before["metadatas"], strict=True):
-            self._applied[change_id] = int(meta["at"])
+        for change_id, meta in zip(recent["ids"], recent["metadatas"], strict=True):
+            if meta["done"] and int(meta["at"]) <= started:
+                self._applied[change_id] = int(meta["at"])
         self._synced_at = max(self._synced_at, started)
         self.save_index()
         return index
@@ -435,13 +453,19 @@ class Store:
     def _sync(self) -> None:
         """Apply the logged changes this index has not seen (idempotently)."""
         assert self._index is not None
+        count = self.journal.count()  # about 1 ms, where a filtered read costs 5
+        if count == self._journal_size and not self._saw_unfinished:
+            return
+        self._journal_size = count
         since = self._synced_at - _CHANGES_MARGIN_NS
-        log = self.journal.get(
-            where={"$and": [{"done": True}, {"at": {"$gt": since}}]}, include=["metadatas"]
-        )
+        # Filter on the time only: chromadb answers a boolean clause 20 times slower here.
+        log = self.journal.get(where={"at": {"$gt": since}}, include=["metadatas"])
         changed: set[str] = set()
-        everything = False
+        everything = unfinished = False
         for change_id, meta in zip(log["ids"], log["metadatas"], strict=True):
+            if not meta["done"]:
+                unfinished = True
+                continue
             self._synced_at = max(self._synced_at, int(meta["at"]))
             if change_id in self._applied:
                 continue
@@ -449,6 +473,7 @@ class Store:
             self._unsaved += 1
             everything |= meta["articles"] == "*"
             changed.update(a for a in str(meta["articles"]).split(",") if a)
+        self._saw_unfinished = unfinished  # its end will not change the count: look again
         if everything:  # another process reindexed: new collections, new vectors
             self.articles, self.rows = self._collection(ARTICLES), self._collection(ITEMS)
             self.stored_embedder = str((self.rows.metadata or {}).get("embedder", ""))
@@ -518,18 +543,18 @@ class Store:
         `filters` are those of `RowIndex.mask`: since, until, site, technology, theme.
         """
         self.check_embedder()
-        index = self.index
-        mask = index.mask(kinds=kinds, min_relevancy=min_relevancy, **filters)
-        query = np.asarray(vector, dtype=np.float32)
-        found = index.vector_top(query, mask, limit, ann=self.ann)
-        return [(index.item(at), score) for at, score in found]
+        with self.reading() as index:
+            mask = index.mask(kinds=kinds, min_relevancy=min_relevancy, **filters)
+            query = np.asarray(vector, dtype=np.float32)
+            found = index.vector_top(query, mask, limit, ann=self.ann)
+            return [(index.item(at), score) for at, score in found]
 
     def items_of(self, article_ids: Iterable[str]) -> list[StoredItem]:
         """Every stored row of some articles."""
         wanted = set(article_ids)
-        index = self.index
-        return [
-            index.item(at)
-            for at in index.live_slots()
-            if str((index.meta[at] or {}).get("article_id")) in wanted
-        ]
+        with self.reading() as index:
+            return [
+                index.item(at)
+                for at in index.live_slots()
+                if str((index.meta[at] or {}).get("article_id")) in wanted
+            ]

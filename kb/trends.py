@@ -18,7 +18,7 @@ from typing import Literal
 
 import numpy as np
 
-from kb.index import technology_key
+from kb.index import RowIndex, technology_key
 from kb.records import Kind
 from kb.store import Store, StoredItem
 
@@ -113,7 +113,18 @@ def compute_trends(
     Returns:
         Trends sorted by number of articles, then size, then mean relevancy.
     """
-    index = store.index
+    with store.reading() as index:
+        return _trends(index, kind, since, min_articles, similarity, today)
+
+
+def _trends(
+    index: RowIndex,
+    kind: Kind,
+    since: date | None,
+    min_articles: int,
+    similarity: float | None,
+    today: date | None,
+) -> list[Trend]:
     slots = index.live_slots(kind)
     if since is not None:
         slots = slots[index.date[slots] >= int(since.strftime("%Y%m%d"))]
