@@ -57,7 +57,7 @@ def search_page(
         "query": q,
         "kinds": list(KINDS),
         "filters": {**filters, "kind": kind, "min_relevancy": min_relevancy, "mode": mode},
-        "filtered": any(v for k, v in filters.items() if k != "mode"),
+        "filtered": any(filters.values()),
         "page": page,
         "per_page": per_page,
         "params": params,
