@@ -176,6 +176,8 @@ class LlamaCppModel(ChatModel):
                     kwargs["grammar"] = LlamaGrammar.from_json_schema(
                         json.dumps(json_schema), verbose=False
                     )
+                # A base model does not stop by itself after its answer: a blank line ends it.
+                kwargs["stop"] = kwargs["stop"] or ["\n\n"]
                 chunks = self.llm.create_completion(prompt=plain_prompt(messages), **kwargs)
                 pieces = (c["choices"][0]["text"] or "" for c in chunks)
             return self._collect(pieces)
@@ -196,7 +198,10 @@ def plain_prompt(messages: list[Message]) -> str:
     """Messages as one plain-text prompt, for base models without a chat template.
 
     The system message is left out (a base model continues text, it takes no orders);
-    the last message is not closed, so the model continues it.
+    the prompt ends with an "Answer:" cue for the model to continue, followed by the
+    start of the answer when the last message is the assistant's (a prefill).
     """
-    turns = [m.content.strip() for m in messages if m.role != "system"]
-    return "\n\n".join(turns)
+    turns = [m for m in messages if m.role != "system"]
+    prefill = turns.pop().content.strip() if turns and turns[-1].role == "assistant" else ""
+    prompt = "\n\n".join(m.content.strip() for m in turns) + "\n\nAnswer:"
+    return f"{prompt} {prefill}" if prefill else prompt

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 SYSTEM = "You are a careful analyst who tracks trends in artificial intelligence."
+SUMMARY_START = "The article discusses"
 
 TECH_KINDS = ("technology", "product", "model", "method")
 OTHER_KINDS = ("person", "organization", "place", "other")

@@ -205,9 +205,14 @@ class SLMExtractor:
             self.model.deadline = self._budget.deadline
         return self.model.complete(messages, **kwargs)
 
-    def _ask(self, prompt: str, *, max_tokens: int, stop: list[str] | None = None) -> str:
+    def _ask(self, prompt: str, *, max_tokens: int, prefill: str = "") -> str:
+        """A free-text answer. A base model (no chat template) is handed `prefill` as the
+        start of its answer to continue; a chat model is asked for it in the prompt."""
         messages = [Message("system", prompts.SYSTEM), Message("user", prompt)]
-        return self._complete(messages, max_tokens=max_tokens, stop=stop).strip()
+        if prefill and not getattr(self.model, "chat", True):
+            messages.append(Message("assistant", prefill))
+            return f"{prefill} {self._complete(messages, max_tokens=max_tokens).strip()}"
+        return self._complete(messages, max_tokens=max_tokens).strip()
 
     def _line(self, prompt: str, *, max_tokens: int) -> str:
         """A one-sentence free-text answer, with chatter like "This sentence ..." cut."""
@@ -300,7 +305,9 @@ class SLMExtractor:
                 if parts and self._budget.left() < self.timeout / 2:
                     break  # keep time for the tables; later chunks still feed them
                 body = truncate_words(chunk, self.chunk_words)
-                answer = self._ask(prompts.summary(title, body), max_tokens=200)
+                answer = self._ask(
+                    prompts.summary(title, body), max_tokens=200, prefill=prompts.SUMMARY_START
+                )
                 parts.append(clean_summary(answer))
         except TimeUp:
             if not parts:
@@ -309,19 +316,21 @@ class SLMExtractor:
         if len(parts) <= 1:
             return parts[0] if parts else ""
         try:
-            merged = self._ask(prompts.merge_summaries(title, parts), max_tokens=200)
+            merged = self._ask(
+                prompts.merge_summaries(title, parts), max_tokens=200, prefill=prompts.SUMMARY_START
+            )
         except TimeUp:
             return parts[0]  # the next question stops the extraction
         return clean_summary(merged) or parts[0]
 
     def _keywords(self, ctx: Context) -> list[str]:
-        phrases = [p for p, _ in noun_phrases(ctx.text)[:60]]
+        counts = dict(noun_phrases(ctx.text))
+        phrases = list(counts)[:60]
         names = [t for t, _ in named_terms(ctx.text)[:20]]
         candidates = _unique([*phrases, *(n.lower() for n in names)])
         if not candidates:
             return []
         vectors = self._embed(candidates)
-        counts = dict(noun_phrases(ctx.text))
         scores = {
             c: _dot(ctx.focus, v) + 0.05 * math.log1p(counts.get(c, 1))
             for c, v in zip(candidates, vectors, strict=True)
