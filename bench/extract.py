@@ -56,8 +56,8 @@ def bare_run(llm: Any, messages: list[Message], chat: bool, max_tokens: int) -> 
         out = llm.create_chat_completion(
             messages=[{"role": m.role, "content": m.content} for m in messages], **kwargs
         )
-    else:
-        out = llm.create_completion(prompt=plain_prompt(messages), **kwargs)
+    else:  # what signalkb's backend sends a base model: plain prompt, blank line stops
+        out = llm.create_completion(prompt=plain_prompt(messages), stop=["\n\n"], **kwargs)
     return time.perf_counter() - start, int(out["usage"]["completion_tokens"])
 
 
@@ -88,6 +88,8 @@ def main() -> int:
     )
     body = truncate_words(article, 900)
     messages = [Message("system", prompts.SYSTEM), Message("user", prompts.summary(title, body))]
+    if not ours.chat:  # a base model continues the start of its answer, as the extractor does
+        messages.append(Message("assistant", prompts.SUMMARY_START))
     prompt_tokens = ours.count_tokens(prompts.summary(title, body))
     rows: dict[str, list[tuple[float, int]]] = {"bare llama.cpp": [], "signalkb backend": []}
     for _ in range(args.runs):
