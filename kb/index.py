@@ -16,6 +16,7 @@ import os
 import re
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -132,6 +133,8 @@ class RowIndex:
         self._article_rows: dict[int, list[int]] = {}
         self._themes: dict[str, set[int]] = {}
         self._techs: dict[str, set[int]] = {}
+        self._tech_names: dict[str, Counter[str]] = {}  # key -> spellings in use, counted
+        self._article_terms: dict[int, tuple[set[str], list[str]]] = {}  # themes, techs
         self._bm25: Any = None
         self._bm25_rows = np.zeros(0, dtype=np.int64)
         self._bm25_fresh = False
@@ -185,11 +188,17 @@ class RowIndex:
             self.article[at] = code
             self.alive[at] = True
             self._article_rows.setdefault(code, []).append(at)
-            for theme in str(meta.get("themes", "")).split("\n"):
-                if theme:
-                    self._themes.setdefault(theme.lower(), set()).add(code)
+            themes, techs = self._article_terms.setdefault(code, (set(), []))
+            for theme in str(meta.get("themes", "")).lower().split("\n"):
+                if theme and theme not in themes:
+                    themes.add(theme)
+                    self._themes.setdefault(theme, set()).add(code)
             if meta["kind"] == "technologies":
-                self._techs.setdefault(technology_key(str(meta["name"])), set()).add(code)
+                name = str(meta["name"])
+                key = technology_key(name)
+                techs.append(name)
+                self._techs.setdefault(key, set()).add(code)
+                self._tech_names.setdefault(key, Counter())[name] += 1
             self.pos[item_id] = at
         self.ids += list(ids)
         self.meta += list(metadatas)
@@ -208,8 +217,15 @@ class RowIndex:
                     self.alive[at] = False
                     self.pos.pop(self.ids[at], None)
                     self.meta[at] = None
-            for codes in (*self._themes.values(), *self._techs.values()):
-                codes.discard(code)
+            themes, techs = self._article_terms.pop(code, (set(), []))
+            for theme in themes:
+                self._themes[theme].discard(code)
+            for name in techs:
+                key = technology_key(name)
+                self._techs[key].discard(code)
+                self._tech_names[key][name] -= 1
+                if self._tech_names[key][name] <= 0:
+                    del self._tech_names[key][name]
             self._bm25_fresh = False
         if self.size - len(self.pos) > max(1000, self.size // 4):
             # Replaced rows leave dead slots behind; past a quarter, rebuild without them.
@@ -343,6 +359,12 @@ class RowIndex:
                 self._bm25_fresh = False
             if threading.current_thread() is self._bm25_thread:
                 self._bm25_thread = None
+
+    def technology_names(self) -> dict[str, str]:
+        """Each technology key in use and its most used spelling (first seen on a tie)."""
+        return {
+            key: names.most_common(1)[0][0] for key, names in self._tech_names.items() if names
+        }
 
     def item(self, at: int) -> StoredItem:
         """The stored row in a slot."""

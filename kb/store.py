@@ -37,7 +37,7 @@ from chromadb.config import Settings as ChromaSettings
 
 from kb.embed import ChromaEmbedding, Embedder, EmbeddingCache, MiniLMEmbedder
 from kb.errors import NotFoundError, StoreError
-from kb.index import RowIndex, StoredItem, date_int, stored_item
+from kb.index import RowIndex, StoredItem, date_int, stored_item, technology_key
 from kb.records import KINDS, Article, Item, Kind
 
 __all__ = ["Store", "StoredItem", "item_metadata", "make_client", "stored_item"]
@@ -218,7 +218,7 @@ class Store:
         rows) until the new rows are in.
         """
         self.check_embedder()
-        unique = list({a.id: a for a in articles}.values())
+        unique = self.normalise_names(list({a.id: a for a in articles}.values()))
         if not unique:
             return
         vectors = self._vectors(unique)
@@ -231,6 +231,28 @@ class Store:
                     self._index.remove_articles([a.id for a in unique])
                     self._index.add(*rows)
             self._finish(change_id, ids)
+
+    def normalise_names(self, articles: list[Article]) -> list[Article]:
+        """The articles with each technology named as the store already names it.
+
+        "gpt4" or "GPT 4" becomes "GPT-4" when that spelling is the one in use (the most
+        frequent for the key of `kb.index.technology_key`); a name not seen before is kept,
+        and later articles of the same batch then reuse it.
+        """
+        with self.reading() as index:
+            known = index.technology_names()
+        out = []
+        for article in articles:
+            renamed = []
+            for tech in article.technologies:
+                name = known.setdefault(technology_key(tech.name), tech.name)
+                if name != tech.name:
+                    tech = tech.model_copy(update={"name": name})
+                renamed.append(tech)
+            if renamed != article.technologies:
+                article = article.model_copy(update={"technologies": renamed})
+            out.append(article)
+        return out
 
     def _vectors(self, articles: list[Article]) -> np.ndarray:
         """Head vectors ("title. summary") of the articles, then those of all their rows."""

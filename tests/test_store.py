@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from datetime import date
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from kb.embed import ChromaEmbedding, HashEmbedder, MiniLMEmbedder
 from kb.errors import NotFoundError, StoreError
 from kb.index import RowIndex
+from kb.records import Technology
 from kb.store import Store, item_metadata
 from tests.kb_fixtures import make_article
 
@@ -104,7 +106,7 @@ def test_pending_write_is_rolled_back_on_open(tmp_path: Path) -> None:
         )
     reopened = Store(home, embedder=HashEmbedder())
     assert reopened.count() == {"articles": 1, "rows": 6}
-    left = {r.article_id for r, _ in reopened.query_items(np.ones(HashEmbedder.dim), limit=20)}
+    left = {m["article_id"] for m in reopened.rows.get(include=["metadatas"])["metadatas"]}
     assert left == {done.id, running.id}
     assert reopened.get(done.id) == done
     unfinished = reopened.journal.get(where={"done": False})["ids"]
@@ -244,9 +246,21 @@ def test_a_fresh_load_does_not_reapply_earlier_writes(tmp_path: Path) -> None:
     writer = Store(home, embedder=HashEmbedder())
     for topic in ("slm", "energy", "robots"):
         writer.add(make_article(topic))
+    shutil.rmtree(home / "index")  # the writer's snapshot: make the first reader load chroma
     for reader in (Store(home, embedder=HashEmbedder()), Store(home, embedder=HashEmbedder())):
         refreshed: list[set[str]] = []
         reader._refresh = refreshed.append  # type: ignore[method-assign]
         assert len(reader.index) == 15  # from chroma, then from the snapshot
         reader._checked_at = 0.0
         assert len(reader.index) == 15 and refreshed == []
+
+
+def test_technology_names_reuse_the_stored_spelling(store: Store) -> None:
+    store.add(make_article("energy"))  # names "GPT-4"
+    spelled = [Technology(name=n, description="OpenAI's model.", relevancy=3) for n in ("gpt4",)]
+    newcomer = make_article("slm", technologies=[*spelled, *make_article("slm").technologies])
+    store.add(newcomer)
+    assert [t.name for t in store.get(newcomer.id).technologies] == ["GPT-4", "Phi-3"]
+    fresh = make_article("robots", url="https://b.example/x", technologies=spelled)
+    assert store.normalise_names([fresh])[0].technologies[0].name == "GPT-4"
+    assert store.index.technology_names()["phi3"] == "Phi-3"

@@ -57,6 +57,7 @@ def import_records(ctx: Context, file: Path) -> None:
     except (json.JSONDecodeError, ValidationError, TypeError) as exc:
         raise StoreError(f"not a signalkb records file: {exc}", source=str(file)) from exc
     store = ctx.store
+    articles = store.normalise_names(articles)
     existing = store.get_many([a.id for a in articles])
     fresh, changed, kept = [], 0, 0
     for article in articles:
