@@ -51,7 +51,7 @@ _ADD_BATCH = 2000
 _LOAD_BATCH = 5000
 _CHANGES_TTL = 1.0  # seconds between looks at the change log for other processes' writes
 _CHANGES_MARGIN_NS = 60 * 10**9  # changes this much older than the last one are re-read
-_SNAPSHOT_AFTER = 20  # changes applied before the index snapshot is rewritten
+_SNAPSHOT_ROWS = 5000  # rows re-read from chromadb in one sync that justify a new snapshot
 
 
 def item_metadata(article: Article, kind: Kind, item: Item) -> dict[str, Any]:
@@ -128,7 +128,6 @@ class Store:
         self._checked_at = 0.0  # monotonic time of the last look for others' changes
         self._synced_at = 0  # newest change (time_ns) the index reflects
         self._applied: dict[str, int] = {}  # change records in the index -> their time
-        self._unsaved = 0  # changes applied since the snapshot was written
         self._journal_size = -1  # journal entries when last synced
         self._saw_unfinished = False  # the last sync saw a write still in progress
         try:
@@ -189,7 +188,6 @@ class Store:
         with self._lock:
             self._applied[change_id] = at
             self._synced_at = max(self._synced_at, at)
-            self._unsaved += 1
 
     def check_embedder(self) -> None:
         """Refuse to mix vectors of two models: StoreError until the store is reindexed."""
@@ -446,7 +444,6 @@ class Store:
         if loaded is not None and loaded[1].get("embedder") == self.embedder.name:
             self._index, self._synced_at = loaded[0], int(loaded[1]["synced_at"])
             self._applied.update(loaded[1].get("applied", {}))
-            self._unsaved = 0
             self._sync()
             return self._index
         started = time.time_ns()
@@ -492,7 +489,6 @@ class Store:
             if change_id in self._applied:
                 continue
             self._applied[change_id] = int(meta["at"])
-            self._unsaved += 1
             everything |= meta["articles"] == "*"
             changed.update(a for a in str(meta["articles"]).split(",") if a)
         self._saw_unfinished = unfinished  # its end will not change the count: look again
@@ -502,13 +498,12 @@ class Store:
             self._index = None
             self._index = self._open_index()
             return
-        if changed:
-            self._refresh(changed)
-        if self._unsaved >= _SNAPSHOT_AFTER:
+        if changed and self._refresh(changed) >= _SNAPSHOT_ROWS:
+            # This process paid for re-reading them; spare the next one.
             self.save_index()
 
-    def _refresh(self, article_ids: set[str]) -> None:
-        """Reload the rows of some articles from chromadb into the index."""
+    def _refresh(self, article_ids: set[str]) -> int:
+        """Reload the rows of some articles from chromadb into the index; returns how many."""
         assert self._index is not None
         self._index.remove_articles(article_ids)
         found = self.articles.get(ids=sorted(article_ids), include=["metadatas"])
@@ -523,6 +518,7 @@ class Store:
                 include=["embeddings", "metadatas", "documents"],
             )
             self._index.add(page["ids"], page["embeddings"], page["metadatas"], page["documents"])
+        return len(row_ids)
 
     def save_index(self) -> None:
         """Write the in-memory index to its snapshot, so the next process starts fast."""
@@ -537,7 +533,6 @@ class Store:
                 "applied": applied,
             }
             self._index.save(self._snapshot_path(), extra)
-            self._unsaved = 0
 
     def ann(self, query: np.ndarray, depth: int) -> list[tuple[str, float]]:
         """chromadb's HNSW neighbours of a unit vector: (row id, cosine), nearest first."""
