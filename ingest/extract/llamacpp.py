@@ -161,11 +161,12 @@ class LlamaCppModel(ChatModel):
             "stop": stop or [],
             "stream": True,
         }
+        llm: Any = self.llm  # llama-cpp-python's TypedDicts do not fit streamed use
         try:
             if self.chat:
                 if json_schema is not None:
                     kwargs["response_format"] = {"type": "json_object", "schema": json_schema}
-                chunks = self.llm.create_chat_completion(
+                chunks = llm.create_chat_completion(
                     messages=[{"role": m.role, "content": m.content} for m in messages], **kwargs
                 )
                 pieces = (c["choices"][0]["delta"].get("content") or "" for c in chunks)
@@ -178,7 +179,7 @@ class LlamaCppModel(ChatModel):
                     )
                 # A base model does not stop by itself after its answer: a blank line ends it.
                 kwargs["stop"] = kwargs["stop"] or ["\n\n"]
-                chunks = self.llm.create_completion(prompt=plain_prompt(messages), **kwargs)
+                chunks = llm.create_completion(prompt=plain_prompt(messages), **kwargs)
                 pieces = (c["choices"][0]["text"] or "" for c in chunks)
             return self._collect(pieces)
         except (ValueError, RuntimeError) as exc:

@@ -50,21 +50,23 @@ def echo_record(document: Document) -> Article:
         return {"name": " ".join(s.split()[:4]), "description": s, "relevancy": 3, "evidence": s}
 
     signal = {**row(0), "change": first, "ten_year": first, "driving_force": first}
-    return Article(
-        id=article_id_for(document.url),
-        url=document.url,
-        title=title,
-        summary=" ".join(s.text for s in sents[:3]),
-        keywords=sorted({w.lower() for w in first.split() if len(w) > 6})[:5] or ["article"],
-        themes=["artificial intelligence"],
-        category="technology",
-        type="blog post",
-        signals=[signal],
-        concerns=[row(1)],
-        behaviors=[row(2)],
-        technologies=[row(3)],
-        issues=[row(4)],
-        extractor="scripted",
+    return Article.model_validate(
+        {
+            "id": article_id_for(document.url),
+            "url": document.url,
+            "title": title,
+            "summary": " ".join(s.text for s in sents[:3]),
+            "keywords": sorted({w.lower() for w in first.split() if len(w) > 6})[:5] or ["article"],
+            "themes": ["artificial intelligence"],
+            "category": "technology",
+            "type": "blog post",
+            "signals": [signal],
+            "concerns": [row(1)],
+            "behaviors": [row(2)],
+            "technologies": [row(3)],
+            "issues": [row(4)],
+            "extractor": "scripted",
+        }
     )
 
 

@@ -27,7 +27,7 @@ import math
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from ingest.document import Document
 from ingest.extract import prompts
@@ -186,7 +186,7 @@ class SLMExtractor:
     ) -> None:
         self.model = model
         self.timeout = timeout
-        self.embedder: Embedder = embedder or MiniLMEmbedder()
+        self.embedder: Embedder = embedder or cast(Embedder, MiniLMEmbedder())
         self.rows_per_table = rows_per_table
         self.tech_rows = tech_rows
         self.chunk_words = chunk_words
@@ -384,7 +384,11 @@ class SLMExtractor:
             if self.describe_rows:
                 said = self._line(prompts.technology(term, evidence.text), max_tokens=60)
                 description = said if grounded(said, ctx.text) else body
-            row = {"name": term, "description": description, "evidence": evidence.text}
+            row: dict[str, Any] = {
+                "name": term,
+                "description": description,
+                "evidence": evidence.text,
+            }
             row["relevancy"] = self._relevancy(ctx, row, counts.get(term, 1))
             rows.append(row)
         return rows
