@@ -362,9 +362,7 @@ class RowIndex:
 
     def technology_names(self) -> dict[str, str]:
         """Each technology key in use and its most used spelling (first seen on a tie)."""
-        return {
-            key: names.most_common(1)[0][0] for key, names in self._tech_names.items() if names
-        }
+        return {key: names.most_common(1)[0][0] for key, names in self._tech_names.items() if names}
 
     def item(self, at: int) -> StoredItem:
         """The stored row in a slot."""
