@@ -264,16 +264,10 @@ class Store:
         documents) for the in-memory index."""
         rows = [(a, kind, i, item) for a in articles for kind, i, item in a.all_items()]
         ids = [a.id for a in articles]
-        old = articles_col.get(ids=ids, include=["metadatas"])
-        stale = [
-            rid
-            for aid, m in zip(old["ids"], old["metadatas"], strict=True)
-            for rid in _row_ids(aid, m)
-        ]
-        for start in range(0, len(stale), _ADD_BATCH):
-            rows_col.delete(ids=stale[start : start + _ADD_BATCH])
-        if old["ids"]:
-            articles_col.delete(ids=old["ids"])
+        # By article id, not by the old entry's row list: a write that crashed before its
+        # article entry landed left rows that no entry lists.
+        rows_col.delete(where={"article_id": {"$in": ids}})
+        articles_col.delete(ids=ids)
         row_ids = [f"{a.id}:{kind}:{i}" for a, kind, i, _ in rows]
         metas = [item_metadata(a, kind, item) for a, kind, _, item in rows]
         docs = [item.text() for *_, item in rows]

@@ -264,3 +264,25 @@ def test_technology_names_reuse_the_stored_spelling(store: Store) -> None:
     fresh = make_article("robots", url="https://b.example/x", technologies=spelled)
     assert store.normalise_names([fresh])[0].technologies[0].name == "GPT-4"
     assert store.index.technology_names()["phi3"] == "Phi-3"
+
+
+def test_rewrite_after_crash_before_article_entry_leaves_no_orphans(tmp_path: Path) -> None:
+    """A write killed after its rows but before its article entry, retried at once (the
+    journal mark is still young, so opening does not roll it back), must not keep the
+    crashed attempt's rows."""
+    home = tmp_path / "kb"
+    crashed = Store(home, embedder=HashEmbedder())
+    article = make_article("slm")
+    extra = article.signals[0].model_copy(update={"name": "Crashed extra signal"})
+    bigger = article.model_copy(update={"signals": [*article.signals, extra]})
+    vectors = crashed._vectors([bigger])
+    crashed._begin(bigger.id)
+    crashed._write([bigger], crashed.rows, crashed.articles, vectors)
+    crashed.articles.delete(ids=[bigger.id])  # the crash: the article entry never landed
+    assert crashed.rows.count() == 6
+
+    restarted = Store(home, embedder=HashEmbedder())
+    restarted.add(article)
+    assert restarted.count() == {"articles": 1, "rows": 5}
+    names = {m["name"] for m in restarted.rows.get(include=["metadatas"])["metadatas"]}
+    assert "Crashed extra signal" not in names
