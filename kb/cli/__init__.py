@@ -57,9 +57,27 @@ class SignalKBGroup(click.Group):
 @click.option(
     "--chroma-url", envvar="SIGNALKB_CHROMA_URL", default=None, help="Use a chroma server."
 )
+@click.option(
+    "--backend",
+    envvar="SIGNALKB_BACKEND",
+    default=None,
+    help="Extractor backend: llamacpp (default) or openai.",
+)
+@click.option(
+    "--model",
+    envvar="SIGNALKB_MODEL",
+    default=None,
+    help="GGUF model for llamacpp: smollm2 (default), gemma3 or a path.",
+)
 @click.version_option(package_name="signalkb")
 @click.pass_context
-def cli(ctx: click.Context, home: Path | None, chroma_url: str | None) -> None:
+def cli(
+    ctx: click.Context,
+    home: Path | None,
+    chroma_url: str | None,
+    backend: str | None,
+    model: str | None,
+) -> None:
     """signalkb: track signals and trends in AI writing.
 
     Articles in (URLs, feeds, files), records out (summary, keywords and the signals,
@@ -71,6 +89,10 @@ def cli(ctx: click.Context, home: Path | None, chroma_url: str | None) -> None:
         overrides["home"] = home
     if chroma_url is not None:
         overrides["chroma_url"] = chroma_url
+    if backend is not None:
+        overrides["backend"] = backend
+    if model is not None:
+        overrides["model"] = model
     ctx.obj = Context(Settings(**overrides))
 
 
@@ -80,5 +102,11 @@ def main() -> None:
 
 
 # Each command module adds its commands to `cli` when imported; they import `cli` from here.
-from kb.cli import export_cmds, ingest_cmds, kb_cmds, query_cmds, serve_cmd  # noqa: E402, F401
-from kb.cli import eval_cmd  # noqa: E402, F401
+from kb.cli import (  # noqa: E402, F401
+    eval_cmd,
+    export_cmds,
+    ingest_cmds,
+    kb_cmds,
+    query_cmds,
+    serve_cmd,
+)
