@@ -98,6 +98,7 @@ def eval_command(
 
     Example usage:
 
+        \b
         signalkb eval ../shared/eval/dev --model gemma3 -o /tmp/eval-gemma3
     """
     from ingest.extract import make_extractor

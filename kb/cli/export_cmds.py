@@ -41,6 +41,7 @@ def export(
 
     Example usage:
 
+        \b
         signalkb export --kind signals --format csv -o signals.csv
         signalkb export --kind all --format xlsx --min-relevancy 4 -o kb.xlsx
         signalkb export --kind all --format json -o backup.json

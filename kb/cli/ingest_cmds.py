@@ -186,6 +186,7 @@ def ingest(
 
     Example usage:
 
+   \b
     \b
         signalkb ingest https://example.com/post data/samples/*.md
         signalkb ingest --from-file urls.txt --feed https://example.com/feed.xml
@@ -239,6 +240,7 @@ def text(ctx: Context, sources: tuple[str, ...], as_json: bool, allow_private: b
 
     Example usage:
 
+        \b
         signalkb text https://example.com/post --json
     """
     settings = _settings(ctx, allow_private)
@@ -284,6 +286,7 @@ def failures(ctx: Context, as_json: bool, clear: bool) -> None:
 
     Example usage:
 
+   \b
     \b
         signalkb failures
         signalkb ingest --retry-failed
@@ -352,6 +355,7 @@ def watch(
 
     Example usage:
 
+        \b
         signalkb watch https://example.com/feed.xml --interval 600
     """
     from ingest.feeds import listing_urls

@@ -49,6 +49,7 @@ def import_records(ctx: Context, file: Path) -> None:
 
     Example usage:
 
+        \b
         signalkb import backup.json
     """
     try:
@@ -86,6 +87,7 @@ def reindex(ctx: Context) -> None:
 
     Example usage:
 
+        \b
         signalkb reindex
     """
     count = ctx.store.reindex()
@@ -100,6 +102,7 @@ def delete(ctx: Context, article_id: str) -> None:
 
     Example usage:
 
+        \b
         signalkb delete 3f2a9c0d1e4b5a6c
     """
     store = ctx.store
@@ -116,6 +119,7 @@ def stats(ctx: Context, as_json: bool) -> None:
 
     Example usage:
 
+        \b
         signalkb stats --json
     """
     figures = ctx.store.stats()
@@ -146,6 +150,7 @@ def trends(
 
     Example usage:
 
+        \b
         signalkb trends --kind technologies --since 2024-01-01 --json
     """
     from kb.trends import compute_trends
@@ -187,6 +192,7 @@ def digest(ctx: Context, since: date, output: Path | None) -> None:
 
     Example usage:
 
+        \b
         signalkb digest --since 7d -o digest.md
     """
     from kb.export import digest_markdown

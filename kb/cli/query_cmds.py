@@ -21,6 +21,7 @@ def list_articles(ctx: Context, as_json: bool) -> None:
 
     Example usage:
 
+        \b
         signalkb list --json
     """
     for article in ctx.store.list_articles():
@@ -52,6 +53,7 @@ def show(ctx: Context, id_or_url: str, fmt: str) -> None:
 
     Example usage:
 
+        \b
         signalkb show 3f2a9c0d1e4b5a6c --format md
     """
     article = ctx.store.get(id_or_url)
@@ -97,6 +99,7 @@ def search(
 
     Example usage:
 
+        \b
         signalkb search "smaller models replace big ones" --kind signals
         signalkb search "Phi-3" --since 2024-01-01 --min-relevancy 3 --json
     """

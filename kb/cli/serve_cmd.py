@@ -25,6 +25,7 @@ def serve(ctx: Context, host: str, port: int, get_path: str | None) -> None:
 
     Example usage:
 
+        \b
         signalkb serve --port 8000
         SIGNALKB_TOKEN=s3cret signalkb serve --host 0.0.0.0
         signalkb serve --get '/api/search?q=small+models'
