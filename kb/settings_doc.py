@@ -1,4 +1,4 @@
-"""Write docs/settings.md from the Settings model: `python -m kb.settings_doc > docs/settings.md`."""
+"""Write docs/settings.md from the Settings model (`python -m kb.settings_doc`)."""
 
 from __future__ import annotations
 

@@ -13,9 +13,7 @@ ROOT = Path(__file__).parent.parent
 
 def test_every_setting_is_documented() -> None:
     docs = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
-    missing = [
-        name for name in Settings.model_fields if f"`SIGNALKB_{name.upper()}`" not in docs
-    ]
+    missing = [name for name in Settings.model_fields if f"`SIGNALKB_{name.upper()}`" not in docs]
     assert not missing, f"settings missing from docs/settings.md: {missing}"
     assert docs == settings_markdown(), "regenerate: python -m kb.settings_doc > docs/settings.md"
 

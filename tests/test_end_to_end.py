@@ -18,8 +18,15 @@ from tests.conftest import PAGES
 pytestmark = pytest.mark.slow
 
 SECTIONS = (
-    "## Keywords", "## Themes", "## Other", "## Summary",
-    "## Signals", "## Concerns", "## Behaviors", "## Technologies", "## Issues",
+    "## Keywords",
+    "## Themes",
+    "## Other",
+    "## Summary",
+    "## Signals",
+    "## Concerns",
+    "## Behaviors",
+    "## Technologies",
+    "## Issues",
 )
 
 
@@ -34,8 +41,12 @@ def ingested(tmp_path_factory: pytest.TempPathFactory, fixture_server: str) -> P
     """A knowledge base holding the hospital page (over HTTP) and the chips article (a file)."""
     home = tmp_path_factory.mktemp("e2e") / "kb"
     code, out, err = run(
-        "--kb", home, "ingest", "--allow-private",
-        f"{fixture_server}/open-weights-clinics.html", PAGES / "chip-export-rules.txt",
+        "--kb",
+        home,
+        "ingest",
+        "--allow-private",
+        f"{fixture_server}/open-weights-clinics.html",
+        PAGES / "chip-export-rules.txt",
     )
     assert code == 0, err
     assert out.count("ingested:") == 2
@@ -54,13 +65,21 @@ def test_list_shows_both_articles_with_rows(ingested: Path) -> None:
     assert hospital["url"] == "https://healthtech.example.org/2026/03/small-models-clinical-notes"
     assert hospital["published"] == "2026-03-14"
     for article in articles:
-        assert sum(article[k] for k in ("signals", "concerns", "behaviors", "technologies", "issues")) > 0
+        assert (
+            sum(article[k] for k in ("signals", "concerns", "behaviors", "technologies", "issues"))
+            > 0
+        )
 
 
 def test_search_finds_the_right_article_by_paraphrase(ingested: Path) -> None:
     code, out, _ = run(
-        "--kb", ingested, "search", "keeping patient records on the hospital's own machines",
-        "--json", "--limit", "3",
+        "--kb",
+        ingested,
+        "search",
+        "keeping patient records on the hospital's own machines",
+        "--json",
+        "--limit",
+        "3",
     )
     assert code == 0
     hits = [json.loads(line) for line in out.splitlines()]
@@ -72,11 +91,17 @@ def test_search_finds_the_right_article_by_paraphrase(ingested: Path) -> None:
 
 def test_show_prints_every_section_of_the_layout(ingested: Path) -> None:
     code, out, _ = run(
-        "--kb", ingested, "show", "https://healthtech.example.org/2026/03/small-models-clinical-notes"
+        "--kb",
+        ingested,
+        "show",
+        "https://healthtech.example.org/2026/03/small-models-clinical-notes",
     )
     assert code == 0
     assert out.startswith("# __Hospitals turn to small open-weight models")
-    assert "__[External link](https://healthtech.example.org/2026/03/small-models-clinical-notes)__" in out
+    assert (
+        "__[External link](https://healthtech.example.org/2026/03/small-models-clinical-notes)__"
+        in out
+    )
     positions = [out.index(section) for section in SECTIONS]
     assert positions == sorted(positions)
     assert "| name | description | change | 10-year | driving-force | relevancy |" in re.sub(
@@ -88,7 +113,9 @@ def test_show_prints_every_section_of_the_layout(ingested: Path) -> None:
 
 def test_export_csv_reads_back_with_pandas(ingested: Path, tmp_path: Path) -> None:
     target = tmp_path / "signals.csv"
-    code, _, _ = run("--kb", ingested, "export", "--kind", "signals", "--format", "csv", "-o", target)
+    code, _, _ = run(
+        "--kb", ingested, "export", "--kind", "signals", "--format", "csv", "-o", target
+    )
     assert code == 0
     frame = pd.read_csv(target)
     _, out, _ = run("--kb", ingested, "list", "--json")
