@@ -34,6 +34,7 @@ run: setup
 	$(VENV)/bin/signalkb serve --host $(HOST) --port $(PORT)
 
 test: setup browser
+	$(VENV)/bin/ruff check ingest kb web tests bench
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure" >&2; exit 1; fi; \
 	exit $$rc
