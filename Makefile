@@ -8,6 +8,8 @@ STAMP := $(VENV)/.signalkb-installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export SIGNALKB_HOME ?= data/kb
+# The sample articles, less the README that says where they come from.
+SAMPLES := $(filter-out data/samples/README.md,$(wildcard data/samples/*.md data/samples/*.txt))
 
 .PHONY: setup browser run test lint bench clean
 
@@ -30,7 +32,7 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
 run: setup
-	$(VENV)/bin/signalkb ingest data/samples/*.md data/samples/*.txt
+	$(VENV)/bin/signalkb ingest $(SAMPLES)
 	$(VENV)/bin/signalkb serve --host $(HOST) --port $(PORT)
 
 test: setup browser
