@@ -138,11 +138,6 @@ def _rows_frame(store: Store, kind: str, min_relevancy: int, since: date | None)
     return _kind_frame(store, kind, min_relevancy, since)  # type: ignore[arg-type]
 
 
-def kind_frame(store: Store, kind: Kind) -> pd.DataFrame:
-    """Every row of one kind (the first API; `export_frame` adds filters)."""
-    return export_frame(store, kind)
-
-
 def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy where no text cell can run as a spreadsheet formula (a quote is prefixed)."""
     out = frame.copy()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -559,13 +559,3 @@ class Store:
             query = np.asarray(vector, dtype=np.float32)
             found = index.vector_top(query, mask, limit, ann=self.ann)
             return [(index.item(at), score) for at, score in found]
-
-    def items_of(self, article_ids: Iterable[str]) -> list[StoredItem]:
-        """Every stored row of some articles."""
-        wanted = set(article_ids)
-        with self.reading() as index:
-            return [
-                index.item(at)
-                for at in index.live_slots()
-                if str((index.meta[at] or {}).get("article_id")) in wanted
-            ]
