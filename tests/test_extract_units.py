@@ -10,7 +10,17 @@ from ingest.extract import ScriptedChatModel, SLMExtractor
 from ingest.extract.base import Message
 from ingest.extract.schema import coerce_field, errors
 from ingest.extract.slm import check_evidence
-from ingest.extract.text import is_verbatim, sentences, split_chunks, tech_phrases
+from ingest.extract.text import (
+    is_name_list,
+    is_speaker,
+    is_verbatim,
+    named_terms,
+    plain,
+    sentences,
+    split_chunks,
+    split_label,
+    tech_phrases,
+)
 from kb.embed import HashEmbedder
 
 SCHEMA = {
@@ -132,3 +142,47 @@ def test_code_or_table_only_text_gives_a_valid_record() -> None:
 def test_tech_phrases_find_lower_case_technologies() -> None:
     found = dict(tech_phrases("A reporter ran the image through an AI chatbot. Foundation models"))
     assert "ai chatbot" in found
+
+
+def test_plain_keeps_link_text_and_drops_addresses() -> None:
+    text = (
+        "We tuned [Mistral 7B](https://h.example/mistralai/Mistral-7B-v0.1) on "
+        "**our** data ![logo](https://x.example/l.png) [](https://github.example/org/tool); "
+        "see https://a.example/b."
+    )
+    assert plain(text) == "We tuned Mistral 7B on our data ; see ."
+
+
+def test_named_terms_skip_link_addresses_and_bullet_labels() -> None:
+    text = (
+        "- Cost-Effectiveness: SLMs like Mistral 7B cut costs.\n"
+        "We use [OpenChat](https://h.example/OpenAccess-AI-Collective/openchat) packing."
+    )
+    terms = dict(named_terms(text))
+    assert "Mistral 7B" in terms and "OpenChat" in terms
+    assert not any("Collective" in t or "Effectiveness" in t for t in terms)
+
+
+def test_split_label_refuses_sentences_that_merely_contain_a_colon() -> None:
+    assert split_label("Cost-Effectiveness: SLMs are cheap.") == (
+        "Cost-Effectiveness",
+        "SLMs are cheap.",
+    )
+    sentence = "This release provides a first: a fully open model."
+    assert split_label(sentence) == ("", sentence)
+
+
+def test_speakers_and_bylines_are_told_from_technologies() -> None:
+    text = "Network Rail said the line reopened. The Axolotl trainer packs samples."
+    assert is_speaker("Network Rail", text) and not is_speaker("Axolotl", text)
+    assert is_name_list("Rishi Bommasani and Kevin Klyman and Daniel Zhang and Percy Liang")
+    assert not is_name_list("Researchers at Acme released Widget-7B, a model trained on data.")
+
+
+def test_a_sentence_serves_at_most_two_tables() -> None:
+    record = extractor(ScriptedChatModel(responder=fake_reply)).extract(doc(TEXT))
+    uses: dict[str, int] = {}
+    for kind in ("signals", "concerns", "behaviors", "issues"):
+        for item in record.items(kind):
+            uses[item.evidence] = uses.get(item.evidence, 0) + 1
+    assert uses and max(uses.values()) <= 2

@@ -39,12 +39,15 @@ from ingest.extract.text import (
     content_words,
     first_sentence,
     grounded,
+    is_name_list,
+    is_speaker,
     is_verbatim,
     key_phrase,
     locate,
     looks_named,
     named_terms,
     noun_phrases,
+    plain,
     sentences,
     split_chunks,
     split_label,
@@ -166,6 +169,7 @@ class Context:
     vectors: list[list[float]]
     summary: str = ""
     focus: list[float] = field(default_factory=list)
+    evidence: dict[str, list[Sentence]] = field(default_factory=dict)
 
 
 class SLMExtractor:
@@ -268,6 +272,7 @@ class SLMExtractor:
             record["themes"] = self._rank(ctx.focus, list(THEMES))[:4]
             record["category"], record["type"] = self._category_type(ctx)
             record["technologies"] = self._technologies(ctx)
+            ctx.evidence = self._allocate(ctx)
             for kind in ("signals", "concerns", "behaviors", "issues"):
                 record[kind] = self._rows(kind, ctx)
         except TimeUp:
@@ -372,14 +377,16 @@ class SLMExtractor:
             if len(rows) >= self.tech_rows:
                 break
             evidence = next((s for s in ctx.sents if term.lower() in s.text.lower()), None)
-            if evidence is None:
+            if evidence is None or is_speaker(term.split(" (")[0], ctx.text):
                 continue
+            if is_name_list(evidence.text) and not looks_named(term):
+                continue  # a byline's names are people
             answer = self.ask_json(
                 prompts.technology_kind(term, evidence.text), prompts.TECH_SCHEMA, max_tokens=12
             )
             if answer.get("kind") not in prompts.TECH_KINDS:
                 continue
-            _, body = split_label(evidence.text)
+            _, body = split_label(plain(evidence.text))
             description = body
             if self.describe_rows:
                 said = self._line(prompts.technology(term, evidence.text), max_tokens=60)
@@ -395,43 +402,68 @@ class SLMExtractor:
 
     def _rows(self, kind: Kind, ctx: Context) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
-        for sent in self._pick(kind, ctx):
+        for sent in ctx.evidence.get(kind, []):
             row = self._row(kind, sent, ctx)
             row["relevancy"] = self._relevancy(ctx, row, 1)
             if not _same_row(row, rows):
                 rows.append(row)
         return rows
 
-    def _pick(self, kind: str, ctx: Context) -> list[Sentence]:
-        """Evidence sentences for a table: best per chunk, merged, de-duplicated, capped."""
-        if not ctx.sents:
-            return []
+    def _fit(self, kind: str, ctx: Context) -> list[float]:
+        """How well each sentence fits a table: cue words, closeness to what the table holds
+        and closeness to the article's subject."""
         proto = self._embed([PROTOTYPES[kind]])[0]
-        scored: list[tuple[float, int]] = []
+        fit: list[float] = []
         for i, s in enumerate(ctx.sents):
             low = s.text.lower()
             cues = sum(1 for c in CUES.get(kind, ()) if c in low)
-            score = (
+            fit.append(
                 0.15 * min(cues, 3)
                 + _dot(proto, ctx.vectors[i])
                 + 0.5 * _dot(ctx.focus, ctx.vectors[i])
             )
-            scored.append((score, i))
-        per_chunk: dict[int, list[tuple[float, int]]] = {}
-        for score, i in sorted(scored, reverse=True):
-            per_chunk.setdefault(ctx.chunk_of[i], []).append((score, i))
-        pool = [x for chunk in per_chunk.values() for x in chunk[: self.rows_per_table]]
-        picked: list[int] = []
-        for _, i in sorted(pool, reverse=True):
-            if all(_dot(ctx.vectors[i], ctx.vectors[j]) < 0.8 for j in picked):
-                picked.append(i)
-            if len(picked) >= self.rows_per_table:
-                break
-        return [ctx.sents[i] for i in sorted(picked)]
+        return fit
+
+    def _allocate(self, ctx: Context) -> dict[str, list[Sentence]]:
+        """Evidence sentences for the four item tables, chosen together.
+
+        The tables take turns, each taking its best-fitting sentence still free, so one
+        sentence serves at most two tables; within a table, near-duplicates (cosine >= 0.8) are
+        skipped, and each chunk offers at most `rows_per_table` sentences, so a long
+        article's later parts are heard too.
+        """
+        kinds = ("signals", "concerns", "behaviors", "issues")
+        if not ctx.sents:
+            return {}
+        fits = {kind: self._fit(kind, ctx) for kind in kinds}
+        pools: dict[str, list[int]] = {}
+        for kind in kinds:
+            per_chunk: dict[int, list[int]] = {}
+            for i in sorted(range(len(ctx.sents)), key=lambda i: -fits[kind][i]):
+                per_chunk.setdefault(ctx.chunk_of[i], []).append(i)
+            pool = [i for chunk in per_chunk.values() for i in chunk[: self.rows_per_table]]
+            pools[kind] = sorted(pool, key=lambda i: -fits[kind][i])
+        uses: dict[int, int] = {}
+        picked: dict[str, list[int]] = {kind: [] for kind in kinds}
+        for _ in range(self.rows_per_table):
+            for kind in kinds:
+                chosen = next(
+                    (
+                        i
+                        for i in pools[kind]
+                        if uses.get(i, 0) < MAX_TABLES_PER_SENTENCE
+                        and all(_dot(ctx.vectors[i], ctx.vectors[j]) < 0.8 for j in picked[kind])
+                    ),
+                    None,
+                )
+                if chosen is not None:
+                    picked[kind].append(chosen)
+                    uses[chosen] = uses.get(chosen, 0) + 1
+        return {kind: [ctx.sents[i] for i in sorted(picked[kind])] for kind in kinds}
 
     def _row(self, kind: Kind, sent: Sentence, ctx: Context) -> dict[str, Any]:
         """One table row from one evidence sentence."""
-        label, body = split_label(sent.text)
+        label, body = split_label(plain(sent.text))
         description = body
         if self.describe_rows:
             said = self._line(prompts.item(kind, sent.text), max_tokens=60)
@@ -464,6 +496,9 @@ class SLMExtractor:
         return 3
 
 
+# A sentence central to the article often shows, say, both a trend and a behaviour; in
+# more tables than two it stops telling the tables apart.
+MAX_TABLES_PER_SENTENCE = 2
 GENERIC_TERMS = frozenset({"ai", "it", "us", "eu", "uk", "gmt", "bbc", "ceo"})
 
 
@@ -492,18 +527,28 @@ def _distinct(terms: list[str]) -> list[str]:
     kept: list[str] = []
     keys: list[str] = []
     for term in terms:
-        key = " ".join(w.rstrip("s") for w in re.findall(r"[a-z0-9]+", term.lower()))
-        if key and not any(key in k or k in key for k in keys):
+        words = [w.rstrip("s") for w in re.findall(r"[a-z0-9]+", term.lower())]
+        key = " ".join(words)
+        # "Open-Orca" and "OpenOrca" are one name.
+        joined = "".join(words)
+        if key and not any(key in k or k in key or joined == k.replace(" ", "") for k in keys):
             kept.append(term)
             keys.append(key)
     return kept
 
 
 def _good_name(name: str, body: str, text: str) -> bool:
+    """A model-written title is kept when it is short, not chatter ("The topic is ..."),
+    and at least half of its words come from its own sentence."""
     words = name.rstrip(".").split()
-    if not 2 <= len(words) <= 8 or name.lower().startswith(("the trend", "the risk", "this")):
+    if not 2 <= len(words) <= 8 or name.lower().startswith(_CHATTY_NAMES):
         return False
-    return bool(content_words(name) & content_words(body)) and grounded(name, text, min_overlap=0.3)
+    own = content_words(name)
+    shared = own & content_words(body)
+    return len(shared) * 2 >= len(own) > 0 and grounded(name, text, min_overlap=0.3)
+
+
+_CHATTY_NAMES = ("the trend", "the risk", "the topic", "the title", "title", "this", "the ai")
 
 
 def _dot(a: list[float], b: list[float]) -> float:

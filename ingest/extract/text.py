@@ -42,6 +42,22 @@ def _fold(text: str) -> str:
     return normalize(text).lower()
 
 
+_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_MD_LINK = re.compile(r"\[([^\]]*)\]\((?:[^()\s]|\([^)]*\))*(?:\s+\"[^\"]*\")?\)")
+_BARE_URL = re.compile(r"<?\bhttps?://[^\s<>]*[^\s<>.,;:!?)\"']>?")
+_EMPHASIS = re.compile(r"(\*{1,3}|_{2,3})(?=\S)(.+?)(?<=\S)\1")
+
+
+def plain(text: str) -> str:
+    """Text as a reader sees it: link text without its address, no images, bare URLs or
+    emphasis marks. For names and descriptions only; evidence stays verbatim."""
+    text = _MD_IMAGE.sub("", text)
+    text = _MD_LINK.sub(r"\1", text)
+    text = _BARE_URL.sub("", text)
+    text = _EMPHASIS.sub(r"\2", text)
+    return "\n".join(" ".join(line.split()) for line in text.splitlines())
+
+
 def is_verbatim(quote: str, text: str) -> bool:
     """Whether `quote` occurs in `text` after whitespace normalisation."""
     quote = normalize(quote)
@@ -126,8 +142,9 @@ def named_terms(text: str) -> list[tuple[str, int]]:
     or inner capitals), so "Being lightweight" does not become a term.
     """
     counts: Counter[str] = Counter()
+    text = plain(text)
     for sent in sentences(text, min_words=1, max_words=1000):
-        body = re.sub(r"^[A-Za-z ]{1,40}:\s+", "", sent.text)  # "Label: " bullet headings
+        body = split_label(sent.text)[1]  # "Label: " bullet headings are not names
         for m in _TERM.finditer(body):
             term = m.group(0).strip(" .-")
             words = term.split()
@@ -145,6 +162,19 @@ def named_terms(text: str) -> list[tuple[str, int]]:
     for m in _ACRONYM.finditer(text):
         counts[m.group(1)] += 0
     return counts.most_common()
+
+
+def is_speaker(term: str, text: str) -> bool:
+    """Whether the text has the term speak ("Network Rail said"): a person or an
+    organisation, not a technology."""
+    pattern = rf"\b{re.escape(term)}(?:'s?)?\s+(?:said|says|told|added|explained|wrote)\b"
+    return re.search(pattern, text, re.I) is not None
+
+
+def is_name_list(sentence: str) -> bool:
+    """Whether a sentence is a list of names (a byline): nearly every word capitalised."""
+    words = [w for w in _WORD.findall(sentence) if w.lower() not in ("and", "of")]
+    return len(words) >= 4 and sum(w[0].isupper() for w in words) >= 0.85 * len(words)
 
 
 def looks_named(term: str) -> bool:
@@ -166,7 +196,7 @@ def noun_phrases(text: str, *, max_len: int = 3) -> list[tuple[str, int]]:
     Runs break at stopwords and at punctuation, so "models (SLMs) offer" gives "models".
     """
     counts: Counter[str] = Counter()
-    for sent in sentences(text, min_words=1, max_words=1000):
+    for sent in sentences(plain(text), min_words=1, max_words=1000):
         for segment in _PUNCT.split(sent.text):
             run: list[str] = []
             for w in [*(w.lower() for w in _WORD.findall(segment)), ""]:
@@ -265,7 +295,7 @@ _TECH_HEAD = re.compile(
 def tech_phrases(text: str) -> list[tuple[str, int]]:
     """Lower-case technology phrases ("ai chatbot", "foundation models"), with counts."""
     counts: Counter[str] = Counter()
-    for sent in sentences(text, min_words=1, max_words=1000):
+    for sent in sentences(plain(text), min_words=1, max_words=1000):
         for m in _TECH_HEAD.finditer(sent.text):
             words = m.group(1).split()
             # Keep only what follows the last stopword: "ran the image" is no technology.
@@ -314,13 +344,35 @@ def truncate_words(text: str, limit: int) -> str:
     return cut[: end + 1] if end > len(cut) // 2 else cut
 
 
+# "This release provides a first: ..." and "We say: ..." are sentences, not labelled bullets.
+_NOT_LABELS = frozenset(
+    {
+        "this",
+        "that",
+        "these",
+        "those",
+        "we",
+        "it",
+        "our",
+        "they",
+        "there",
+        "here",
+        "i",
+        "you",
+        "he",
+        "she",
+        "his",
+        "her",
+        "their",
+    }
+)
 _LABEL = re.compile(r"^([A-Z][A-Za-z0-9&,'’\- ]{2,60}):\s+(.+)$")
 
 
 def split_label(sentence: str) -> tuple[str, str]:
     """Split a bullet like "Cost-Effectiveness: SLMs offer ..." into (label, rest)."""
     m = _LABEL.match(sentence)
-    if m and len(m.group(1).split()) <= 6:
+    if m and len(m.group(1).split()) <= 6 and m.group(1).split()[0].lower() not in _NOT_LABELS:
         body = m.group(2)
         return m.group(1).strip(), body[:1].upper() + body[1:]
     return "", sentence
