@@ -186,3 +186,15 @@ def test_a_sentence_serves_at_most_two_tables() -> None:
         for item in record.items(kind):
             uses[item.evidence] = uses.get(item.evidence, 0) + 1
     assert uses and max(uses.values()) <= 2
+
+
+def test_calls_to_action_are_not_chosen_as_evidence() -> None:
+    cta = "If you'd like to try the new model now, sign up for our newsletter below:"
+    text = TEXT + "\n" + cta
+    record = extractor(ScriptedChatModel(responder=fake_reply), rows_per_table=1).extract(doc(text))
+    evidence = [
+        item.evidence
+        for kind in ("signals", "concerns", "behaviors", "issues")
+        for item in record.items(kind)
+    ]
+    assert len(evidence) == 4 and cta not in evidence

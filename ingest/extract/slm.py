@@ -421,6 +421,7 @@ class SLMExtractor:
                 0.15 * min(cues, 3)
                 + _dot(proto, ctx.vectors[i])
                 + 0.5 * _dot(ctx.focus, ctx.vectors[i])
+                - _weak_evidence(s.text)
             )
         return fit
 
@@ -535,6 +536,24 @@ def _distinct(terms: list[str]) -> list[str]:
             kept.append(term)
             keys.append(key)
     return kept
+
+
+_CALL_TO_ACTION = re.compile(
+    r"^(?:if you(?:'d| would)? like|want to|check out|click|subscribe|sign up|follow us|"
+    r"join us|read more|learn more|share this|download|don't miss)\b",
+    re.I,
+)
+
+
+def _weak_evidence(sentence: str) -> float:
+    """How much worse a sentence is as a row's evidence than its closeness says: a call to
+    action, a question or a lead-in to a link or list says little on its own."""
+    said = plain(sentence).strip()
+    if _CALL_TO_ACTION.match(said):
+        return 0.5
+    if said.endswith((":", "?")) or len(said.split()) < 6:
+        return 0.3
+    return 0.0
 
 
 def _good_name(name: str, body: str, text: str) -> bool:
