@@ -7,9 +7,10 @@ is split into small concrete questions around candidates mined from the text:
    prose, and the chunk summaries are merged into one paragraph;
 2. keywords are mined noun phrases and names, themes come from a list of broad subject
    areas; both are ranked by MiniLM closeness to the title and summary;
-3. for each table, evidence sentences are chosen first (cue words plus MiniLM closeness to
-   what the table holds, per chunk, then merged and de-duplicated across chunks); the
-   model names each item, and describes it only where its words stay within the article;
+3. evidence sentences are chosen first (cue words plus MiniLM closeness to what each table
+   holds, per chunk, then merged and de-duplicated across chunks), the four item tables
+   taking turns so that one sentence serves at most two of them; the model names each
+   item, and describes it only where its words stay within the article;
 4. technologies are mined names and tech phrases that the model confirms are a
    technology, product, model or method;
 5. every row's evidence is checked verbatim against the text (repaired or dropped), and
