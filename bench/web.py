@@ -274,13 +274,18 @@ async def load(url: str, clients: int, seconds: float, pool: list[str]) -> dict[
     """`clients` concurrent clients requesting the search page for `seconds`."""
     latencies: list[float] = []
     errors: list[str] = []
+    asked: set[str] = set()
+    repeats = 0
     deadline = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
 
     async def client(n: int, http: httpx.AsyncClient) -> None:
+        nonlocal repeats
         pick = random.Random(n)
         while time.monotonic() < deadline:
             q = pick.choice(pool)
+            repeats += q in asked
+            asked.add(q)
             start = time.perf_counter()
             try:
                 answer = await http.get(url + "/search", params={"q": q})
@@ -295,6 +300,7 @@ async def load(url: str, clients: int, seconds: float, pool: list[str]) -> dict[
     cuts = statistics.quantiles(latencies, n=100)
     return {
         "requests": len(latencies),
+        "repeats": repeats,
         "errors": len(errors),
         "error_examples": errors[:3],
         "rps": len(latencies) / seconds,
@@ -325,6 +331,7 @@ def main() -> None:
         serve(args.kb, args.port, args.extractor)
         return
 
+    load_before = os.getloadavg()
     started = time.perf_counter()
     counts = build_kb(args.kb, args.rows)
     print(f"knowledge base: {counts} ({time.perf_counter() - started:.0f} s to build/open)")
@@ -377,11 +384,13 @@ def main() -> None:
     print(
         f"{args.clients} clients, {args.seconds:.0f} s, {rows} rows, extractor {args.extractor}: "
         f"{figures['requests']} requests ({figures['rps']:.1f}/s), {figures['errors']} errors; "
+        f"{figures['repeats']} repeated a query asked before in the run; "
         f"search page p50 {figures['p50']:.0f} ms, p95 {figures['p95']:.0f} ms, "
         f"p99 {figures['p99']:.0f} ms, max {figures['max']:.0f} ms; "
         f"ingested during the run: {figures['ingested']} stored, {figures['ingest_failed']} failed"
     )
     print("ingest job:", figures["ingest_counts"], "e.g.", figures.get("ingest_example", ""))
+    print("load average before the run: {:.2f} {:.2f} {:.2f}".format(*load_before))
     if figures["error_examples"]:
         print("errors, e.g.:", figures["error_examples"])
     if args.markdown:

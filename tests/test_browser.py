@@ -177,6 +177,37 @@ def test_search_article_evidence_table_sort_export(page: Any, site: str, tmp_pat
     shot(page, "trends")
 
 
+def test_search_grouped_by_table_and_back(page: Any, site: str) -> None:
+    page.goto(site + "/")
+    page.fill("input[name=q]", "open-weight models")
+    page.check("input[name=group]")
+    page.press("input[name=q]", "Enter")
+    page.wait_for_selector("section.group")
+    assert "group=kind" in page.url
+    sections = page.locator("section.group")
+    kinds = sections.evaluate_all("s => s.map(e => e.dataset.kind)")
+    assert kinds == ["signals", "concerns", "behaviors", "technologies", "issues"]
+    counts = page.locator(".group-counts .count").all_inner_texts()
+    best = int(page.locator(".group-counts").inner_text().split("best ")[1].split(" ")[0])
+    assert sum(int(c) for c in counts) == best
+    for kind in kinds:
+        shown = page.locator(f"#group-{kind} li.hit .kind").all_inner_texts()
+        assert shown and set(shown) == {kind}
+    shot(page, "search-grouped")
+    page.locator(".group-counts a", has_text="technologies").click()
+    assert page.url.endswith("#group-technologies")
+    page.locator("#group-technologies p.more a").click()
+    page.wait_for_selector("li.hit")
+    assert "kind=technologies" in page.url and "group" not in page.url
+    assert set(page.locator("li.hit .kind").all_inner_texts()) == {"technologies"}
+    assert not page.is_checked("input[name=group]")
+    page.click("a.view-grouped")
+    page.wait_for_selector("section.group")
+    assert page.locator("section.group").evaluate_all("s => s.map(e => e.dataset.kind)") == [
+        "technologies"
+    ]
+
+
 def test_hostile_article_runs_nothing(page: Any, site: str) -> None:
     page.goto(site + "/search?q=evil+script+signal")
     page.wait_for_selector("li.hit")

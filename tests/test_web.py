@@ -5,6 +5,8 @@ from __future__ import annotations
 import http.server
 import io
 import json
+import os
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +27,7 @@ from tests.web_fixtures import XSS, app_for, fill_store, make_article, sample_ar
 from web import charts
 from web.app import create_app
 from web.cache import StoreCache
+from web.jobs import INGEST_NICE
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +80,45 @@ def test_search_kind_filter_and_paging(client: TestClient) -> None:
         "a[rel=next]"
     )
     assert "page=2" in next_link["href"] and "q=models" in next_link["href"]
+
+
+def test_search_grouped_by_kind_counts_each_table(client: TestClient) -> None:
+    params = {"q": "warehouse robots", "group": "kind"}
+    data = client.get("/api/search", params=params).json()
+    ranked = client.get("/api/search", params={"q": "warehouse robots", "per_page": 100}).json()
+    assert [g["kind"] for g in data["groups"]] == list(KINDS)
+    assert data["depth"] == len(ranked["hits"]) and not data["hits"]
+    for group in data["groups"]:
+        of_kind = [h["id"] for h in ranked["hits"] if h["kind"] == group["kind"]]
+        assert group["count"] == len(of_kind)
+        assert [h["id"] for h in group["hits"]] == of_kind[: len(group["hits"])]
+        assert 0 < len(group["hits"]) <= 5
+    page = soup(client.get("/search", params=params))
+    sections = page.select("section.group")
+    assert [s["data-kind"] for s in sections] == list(KINDS)
+    counts = {a["href"]: a.select_one(".count").get_text() for a in page.select(".group-counts a")}
+    assert counts == {f"#group-{g['kind']}": str(g["count"]) for g in data["groups"]}
+    for section, group in zip(sections, data["groups"], strict=True):
+        assert {k.get_text() for k in section.select("li.hit .kind")} == {group["kind"]}
+        assert len(section.select("li.hit")) == len(group["hits"])
+    assert not page.select("nav.pager")
+    more = sections[1].select_one("p.more a")["href"]
+    assert "kind=concerns" in more and "group" not in more
+    concerns = soup(client.get(more))
+    assert {k.get_text() for k in concerns.select("li.hit .kind")} == {"concerns"}
+    assert "group=kind" in concerns.select_one("a.view-grouped")["href"]
+    assert "group" not in page.select_one("a.view-list")["href"]
+    assert page.select_one("input[name=group]").has_attr("checked")
+
+
+def test_search_grouped_keeps_the_kind_filter(client: TestClient) -> None:
+    params = {"q": "models", "group": "kind", "kind": ["issues", "signals"]}
+    data = client.get("/api/search", params=params).json()
+    assert [g["kind"] for g in data["groups"]] == ["signals", "issues"]
+    assert sum(g["count"] for g in data["groups"]) == data["depth"] > 0
+    nothing = client.get("/search", params={**params, "site": "nowhere.example"})
+    assert soup(nothing).select_one("p.empty") is not None
+    assert client.get("/search", params={"q": "x", "group": "site"}).status_code == 422
 
 
 def test_article_page_follows_the_record_layout(client: TestClient, hash_store: Store) -> None:
@@ -241,7 +283,10 @@ def test_openapi_docs_page_is_local(client: TestClient) -> None:
 
 def test_guard_token_loopback_and_cross_site_posts(hash_store: Store, tmp_path: Path) -> None:
     with TestClient(app_for(hash_store), base_url="http://192.0.2.10") as remote:
-        assert remote.get("/").status_code == 403
+        refused = remote.get("/")
+        assert refused.status_code == 403
+        assert refused.headers["x-frame-options"] == "DENY"
+        assert "script-src 'self'" in refused.headers["content-security-policy"]
     settings = Settings(home=hash_store.home, token="s3cret")
     with TestClient(app_for(hash_store, settings), base_url="http://192.0.2.10") as remote:
         refused = remote.get("/search")
@@ -254,6 +299,7 @@ def test_guard_token_loopback_and_cross_site_posts(hash_store: Store, tmp_path: 
         )
         landing = remote.get("/", params={"token": "s3cret"}, follow_redirects=False)
         assert landing.status_code == 303 and "token" not in landing.headers["location"]
+        assert landing.headers["x-content-type-options"] == "nosniff"
         assert remote.get("/tables/signals").status_code == 200, "the cookie carries the token"
     with TestClient(app_for(hash_store), base_url="http://127.0.0.1") as local:
         hostile = local.post(
@@ -318,6 +364,33 @@ def test_ingest_job_reports_each_article_and_retries_failures(
         assert wait_for_job(local, retried["id"])["entries"][0]["status"] == "failed"
         assert local.get("/api/ingest").json()["jobs"][0]["retry_of"] == job_id
     assert store.count()["articles"] == 1
+
+
+class NiceRecordingExtractor(ScriptedExtractor):
+    """The scripted extractor, noting the nice value of the thread that calls it."""
+
+    seen: list[int] = []
+
+    def extract(self, document: Any) -> Any:
+        tid = threading.get_native_id()
+        self.seen.append(os.getpriority(os.PRIO_PROCESS, tid))
+        return super().extract(document)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="nice is per thread on Linux only")
+def test_ingest_job_runs_at_lower_priority_than_the_pages(
+    tmp_path: Path, fixture_server: str
+) -> None:
+    store = Store(tmp_path / "kb", embedder=HashEmbedder())
+    settings = Settings(home=store.home, allow_private=True)
+    app = app_for(store, settings, extractor_factory=NiceRecordingExtractor)
+    with TestClient(app, base_url="http://127.0.0.1") as local:
+        url = f"{fixture_server}/open-weights-clinics.html"
+        job = local.post("/api/ingest", data={"urls": url}).json()["job"]
+        assert wait_for_job(local, job["id"])["entries"][0]["status"] == "stored"
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert NiceRecordingExtractor.seen == [min(19, own + INGEST_NICE)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own
 
 
 def hit_articles(http: TestClient, **params: Any) -> set[str]:
@@ -485,6 +558,7 @@ def test_delete_button_posts_and_lands_on_the_home_page(tmp_path: Path) -> None:
     [
         ("/", "/api/search"),
         ("/search?q=robots", "/api/search"),
+        ("/search?q=robots&group=kind", "/api/search"),
         ("/tables/concerns", "/api/tables/concerns"),
         ("/trends", "/api/trends"),
         ("/ingest", "/api/ingest"),

@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -25,29 +25,29 @@ from kb.settings import Settings
 from kb.store import Store
 from web.batching import BatchingEmbedder
 from web.cache import StoreCache
-from web.guard import COOKIE, refusal
+from web.embedproc import ProcessEmbedder
+from web.guard import Guard
 from web.render import make_templates, respond
 from web.routes import articles, docs, ingest, search, tables, trends
 from web.state import AppState, ExtractorFactory, StoreFactory
 
 STATIC_DIR = Path(__file__).parent / "static"
+MINILM = "kb.embed:MiniLMEmbedder"
 log = logging.getLogger(__name__)
-
-_SECURITY_HEADERS = {
-    # Scraped text is untrusted: no inline script may ever run, whatever slips through.
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-}
 
 
 def _open_store(settings: Settings) -> Store:
-    """The store, with query embeddings batched across concurrent requests."""
-    embedder = BatchingEmbedder(MiniLMEmbedder())
+    """The store; its embeddings are computed in child processes (web.embedproc).
+
+    Search queries go to one, in batches (web.batching); the rows of the articles an
+    ingest job stores go to another that runs at the ingest job's lower priority.
+    """
+    from web.jobs import INGEST_NICE  # not at the top: it imports the whole ingest pipeline
+
+    name, dim = MiniLMEmbedder.name, MiniLMEmbedder.dim
+    queries = ProcessEmbedder(MINILM, name=name, dim=dim)
+    bulk = ProcessEmbedder(MINILM, name=name, dim=dim, nice=INGEST_NICE)
+    embedder = BatchingEmbedder(queries, bulk=bulk)
     return Store(settings.home, embedder=embedder, chroma_url=settings.chroma_url)
 
 
@@ -77,6 +77,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     if state.jobs is not None:
         state.jobs.close()
+    if state.store_open and isinstance(state.store.embedder, BatchingEmbedder):
+        state.store.embedder.close()
 
 
 def create_app(
@@ -118,25 +120,12 @@ def create_app(
     for module in (search, articles, tables, trends, ingest, docs):
         app.include_router(module.router)
     _add_error_pages(app)
-
-    @app.middleware("http")
-    async def guard_and_headers(request: Request, call_next: Any) -> Response:
-        refused = refusal(request, settings.token)
-        if refused:
-            response = _error(request, refused[0], "Not allowed", refused[1])
-        elif settings.token and request.query_params.get("token"):
-            # Keep the token out of the address bar and history: set the cookie, drop it.
-            response = RedirectResponse(str(request.url.remove_query_params("token")), 303)
-            response.set_cookie(COOKIE, settings.token, httponly=True, samesite="strict")
-        else:
-            response = await call_next(request)
-        response.headers.update(_SECURITY_HEADERS)
-        return response
-
+    app.add_middleware(Guard, token=settings.token, refused=_error)
     return app
 
 
 def _error(request: Request, status: int, title: str, detail: Any) -> Response:
+    """The friendly error page (or its JSON twin)."""
     context = {"status": status, "error": title, "detail": detail}
     return respond(request, "error.html", context, status_code=status)
 

@@ -34,10 +34,19 @@ class _Slot:
 
 
 class BatchingEmbedder:
-    """Wraps an embedder; single-text calls from many threads are embedded in batches."""
+    """Wraps an embedder; single-text calls from many threads are embedded in batches.
 
-    def __init__(self, inner: SentenceEmbedder, max_batch: int = 64) -> None:
+    Calls with several texts (an article being stored) go to `bulk` when given, else to
+    `inner`, without waiting for a batch.
+    """
+
+    def __init__(
+        self, inner: SentenceEmbedder, max_batch: int = 64, *, bulk: SentenceEmbedder | None = None
+    ) -> None:
+        if bulk is not None and (bulk.name, bulk.dim) != (inner.name, inner.dim):
+            raise ValueError("the bulk embedder must be the same model as the inner one")
         self.inner = inner
+        self.bulk = bulk or inner
         self.name = inner.name
         self.dim = inner.dim
         self.max_batch = max_batch
@@ -48,7 +57,7 @@ class BatchingEmbedder:
     def embed(self, texts: list[str]) -> list[list[float]]:
         """Vectors of `texts`; a lone text waits to share a batch with concurrent ones."""
         if len(texts) != 1:
-            return self.inner.embed(texts)
+            return self.bulk.embed(texts)
         slot = _Slot(texts[0])
         with self._cond:
             self._pending.append(slot)
@@ -69,6 +78,13 @@ class BatchingEmbedder:
             raise slot.error
         assert slot.vector is not None
         return [slot.vector]
+
+    def close(self) -> None:
+        """Close the wrapped embedders that hold something (a child process)."""
+        for embedder in {id(e): e for e in (self.inner, self.bulk)}.values():
+            close = getattr(embedder, "close", None)
+            if close is not None:
+                close()
 
     def _run(self, batch: list[_Slot]) -> None:
         try:

@@ -7,6 +7,7 @@ filters here build markup only from escaped pieces.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlparse
@@ -31,19 +32,28 @@ def safe_href(url: str) -> str:
     return url.strip() if parsed.scheme.lower() in _SAFE_SCHEMES and parsed.netloc else ""
 
 
+@lru_cache(maxsize=256)
+def _words_pattern(query: str) -> re.Pattern[str] | None:
+    """The words of a query (3+ letters) as one case-insensitive pattern, longest first."""
+    words = {w.lower() for w in _WORD.findall(query)}
+    if not words:
+        return None
+    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)), re.I)
+
+
 def highlight(text: str, query: str) -> Markup:
     """Escape `text`, then wrap each word of `query` (3+ letters) found in it in <mark>."""
-    words = {w.lower() for w in _WORD.findall(query or "")}
-    if not words:
+    pattern = _words_pattern(query or "")
+    if pattern is None:
         return escape(text)
-    pattern = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)), re.I)
-    out = Markup()
+    # Escaped pieces joined as plain strings: Markup's own `+` escapes again at every step.
+    parts: list[str] = []
     last = 0
     for match in pattern.finditer(text):
-        out += escape(text[last : match.start()])
-        out += Markup("<mark>") + escape(match.group(0)) + Markup("</mark>")
+        parts += (escape(text[last : match.start()]), "<mark>", escape(match.group(0)), "</mark>")
         last = match.end()
-    return out + escape(text[last:])
+    parts.append(escape(text[last:]))
+    return Markup("".join(parts))
 
 
 def query_string(params: dict[str, Any], **changes: Any) -> str:
@@ -72,6 +82,9 @@ def make_templates() -> Jinja2Templates:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates ship with the code: no stat() of every template (and of each include
+        # inside a loop) on every render to see whether it changed on disk.
+        auto_reload=False,
     )
     env.filters["safe_href"] = safe_href
     env.filters["highlight"] = highlight

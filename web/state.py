@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from kb.settings import Settings
 from kb.store import Store
@@ -45,6 +46,11 @@ class AppState:
             return self.jobs
 
     @property
+    def store_open(self) -> bool:
+        """True once the store has been opened."""
+        return self._store is not None
+
+    @property
     def store(self) -> Store:
         """The knowledge base, opened once."""
         if self._store is None:
@@ -54,15 +60,23 @@ class AppState:
         return self._store
 
 
-def get_state(request: Request) -> AppState:
+# The dependencies are async so that FastAPI calls them on the event loop rather than
+# through the thread pool: one thread hop less per request. Only opening the store
+# (once, seconds) blocks, and that still runs in a thread.
+
+
+async def get_state(request: Request) -> AppState:
     """The app's shared state."""
     state: AppState = request.app.state.signalkb
     return state
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     """The knowledge base of this app."""
-    return get_state(request).store
+    state: AppState = request.app.state.signalkb
+    if state.store_open:
+        return state.store
+    return await run_in_threadpool(lambda: state.store)
 
 
 StateDep = Annotated[AppState, Depends(get_state)]

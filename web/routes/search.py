@@ -1,14 +1,19 @@
-"""The search page (also the home page): one box, rows that match by meaning and keyword."""
+"""The search page (also the home page): one box, rows that match by meaning and keyword.
+
+Results come as one ranked list, paged, or with `group=kind` in sections per table: the
+best `GROUP_DEPTH` matches are split by kind, each section counts its rows among them
+and shows its first `PER_GROUP`, with a link to the ranked list of that table alone.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from kb.records import KINDS, Kind
-from kb.search import Mode, search
+from kb.search import Hit, Mode, search
 from web.cache import StoreCache
 from web.data import article_brief, parse_date, stored_row
 from web.render import respond
@@ -16,6 +21,9 @@ from web.state import StoreDep
 
 router = APIRouter()
 PER_PAGE = 20
+GROUP_DEPTH = 100  # the grouped view splits this many best matches by kind
+PER_GROUP = 5  # rows shown in each section of the grouped view
+Group = Literal["", "kind"]
 
 
 @router.get("/", include_in_schema=False)
@@ -35,6 +43,7 @@ def search_page(
     mode: Annotated[Mode, Query(description="hybrid, vector or keyword ranking")] = "hybrid",
     page: Annotated[int, Query(ge=1, le=500)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = PER_PAGE,
+    group: Annotated[Group, Query(description="kind: results in sections per table")] = "",
 ) -> Response:
     """Rows that best match `q` under the filters; with no query, the stored articles.
 
@@ -51,7 +60,14 @@ def search_page(
         "theme": theme.strip(),
         "mode": mode if mode != "hybrid" else None,
     }
-    params = {"q": q, **filters, "per_page": per_page if per_page != PER_PAGE else None}
+    params = {
+        "q": q,
+        **filters,
+        "per_page": per_page if per_page != PER_PAGE else None,
+        "group": group or None,
+    }
+    if group:
+        page = 1  # the grouped view has no pages: each section links to its table's list
     start = (page - 1) * per_page
     context: dict[str, Any] = {
         "query": q,
@@ -61,7 +77,10 @@ def search_page(
         "page": page,
         "per_page": per_page,
         "params": params,
+        "group": group,
         "hits": [],
+        "groups": [],
+        "depth": 0,
         "articles": [],
         "has_next": False,
     }
@@ -77,13 +96,15 @@ def search_page(
             technology=technology.strip() or None,
             theme=theme.strip() or None,
             mode=mode,
-            limit=per_page + 1,
+            limit=GROUP_DEPTH if group else per_page + 1,
             offset=start,
         )
-        context["hits"] = [
-            {**stored_row(h.row, h.score), "similarity": h.similarity} for h in hits[:per_page]
-        ]
-        context["has_next"] = len(hits) > per_page
+        if group:
+            context["groups"] = grouped(hits, tuple(kind) or KINDS)
+            context["depth"] = len(hits)
+        else:
+            context["hits"] = [hit_row(h) for h in hits[:per_page]]
+            context["has_next"] = len(hits) > per_page
     else:
         cache: StoreCache = request.app.state.cache
         articles = cache.get(
@@ -93,3 +114,19 @@ def search_page(
         context["has_next"] = len(articles) > start + per_page
         context["counts"] = store.count()
     return respond(request, "search.html", context)
+
+
+def hit_row(hit: Hit) -> dict[str, Any]:
+    """A search hit as the page shows it: the row, its article, score and similarity."""
+    return {**stored_row(hit.row, hit.score), "similarity": hit.similarity}
+
+
+def grouped(hits: list[Hit], kinds: tuple[Kind, ...]) -> list[dict[str, Any]]:
+    """One section per kind, in table order: its count among `hits` and its first rows."""
+    by_kind: dict[str, list[Hit]] = {k: [] for k in KINDS if k in kinds}
+    for hit in hits:
+        by_kind[hit.row.kind].append(hit)
+    return [
+        {"kind": k, "count": len(found), "hits": [hit_row(h) for h in found[:PER_GROUP]]}
+        for k, found in by_kind.items()
+    ]
