@@ -106,6 +106,8 @@ THEMES = (
     "model training",
     "human-computer interaction",
 )
+# The tables whose rows are built from evidence sentences (technologies come from names).
+ROW_TABLES: tuple[Kind, ...] = ("signals", "concerns", "behaviors", "issues")
 # What each table holds, in words MiniLM can compare evidence sentences with.
 PROTOTYPES: dict[str, str] = {
     "signals": "an emerging trend: something new is growing, rising, shifting or spreading",
@@ -274,7 +276,7 @@ class SLMExtractor:
             record["category"], record["type"] = self._category_type(ctx)
             record["technologies"] = self._technologies(ctx)
             ctx.evidence = self._allocate(ctx)
-            for kind in ("signals", "concerns", "behaviors", "issues"):
+            for kind in ROW_TABLES:
                 record[kind] = self._rows(kind, ctx)
         except TimeUp:
             timed_out = True
@@ -434,9 +436,9 @@ class SLMExtractor:
         skipped, and each chunk offers at most `rows_per_table` sentences, so a long
         article's later parts are heard too.
         """
-        kinds = ("signals", "concerns", "behaviors", "issues")
         if not ctx.sents:
             return {}
+        kinds = ROW_TABLES
         fits = {kind: self._fit(kind, ctx) for kind in kinds}
         pools: dict[str, list[int]] = {}
         for kind in kinds:
