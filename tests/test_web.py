@@ -367,13 +367,15 @@ def test_ingest_job_reports_each_article_and_retries_failures(
 
 
 class NiceRecordingExtractor(ScriptedExtractor):
-    """The scripted extractor, noting the nice value of the thread that calls it."""
+    """The scripted extractor, noting the nice value and scheduling class of its thread."""
 
     seen: list[int] = []
+    policies: list[int] = []
 
     def extract(self, document: Any) -> Any:
         tid = threading.get_native_id()
         self.seen.append(os.getpriority(os.PRIO_PROCESS, tid))
+        self.policies.append(os.sched_getscheduler(tid))
         return super().extract(document)
 
 
@@ -390,7 +392,9 @@ def test_ingest_job_runs_at_lower_priority_than_the_pages(
         assert wait_for_job(local, job["id"])["entries"][0]["status"] == "stored"
     own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     assert NiceRecordingExtractor.seen == [min(19, own + INGEST_NICE)]
+    assert NiceRecordingExtractor.policies == [os.SCHED_IDLE]
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own
+    assert os.sched_getscheduler(threading.get_native_id()) == os.SCHED_OTHER
 
 
 def hit_articles(http: TestClient, **params: Any) -> set[str]:

@@ -218,18 +218,22 @@ class JobManager:
 
 
 def lower_priority() -> None:
-    """Lower the calling thread's CPU priority by `INGEST_NICE` (Linux only).
+    """Put the calling thread in the idle scheduling class, niced by `INGEST_NICE` (Linux).
 
     The model decoding and embedding of an ingest job share the CPU with the pages being
-    served: niced, the job yields the cores whenever a request wants them and still gets
-    every idle moment. On Linux nice is a property of each thread (the `who` of
-    PRIO_PROCESS may be a thread id), and threads this one starts (the fetchers,
-    llama.cpp's workers) inherit it; elsewhere the call would renice the whole server.
-    Measured with SmolLM2 extracting and 20 clients searching: 161 pages/s (p95 184 ms)
-    against 115 (289 ms) at normal priority (docs/benchmarks.md, Web). llama.cpp decodes
-    without the GIL, so the niced thread seldom holds up the request threads.
+    served: in SCHED_IDLE the job runs whenever a core would otherwise be idle and yields
+    it at once when a request wants it. On Linux the scheduling class and nice value are
+    properties of each thread (the pid given may be a thread id), and threads this one
+    starts (the fetchers, llama.cpp's workers) inherit them; elsewhere the calls would
+    lower the whole server, so they are skipped. A thread that waits for this one (on the
+    GIL or the store's lock) sleeps, which leaves a core idle, so the job always gets to
+    finish what others wait for. Measured with SmolLM2 extracting and 20 clients searching
+    (docs/benchmarks.md, Web): normal priority 115 pages/s (p95 289 ms); nice +10 161-191
+    (165-212 ms); SCHED_IDLE 226-228 (131-135 ms), the same as with no ingest at all.
+    The price: while the pages keep both cores busy, the job waits.
     """
     if sys.platform != "linux":
         return
-    tid = threading.get_native_id()  # raising one's own nice value needs no privilege
+    tid = threading.get_native_id()  # lowering one's own priority needs no privilege
     os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + INGEST_NICE)
+    os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
