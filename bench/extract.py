@@ -2,13 +2,15 @@
 
 usage: python bench/extract.py [--model smollm2|gemma3|PATH] [--words 1500] [--runs 3]
 
-1. Tokens/s: the same summary prompt (a ~1,500-word article) through signalkb's
-   `LlamaCppModel.complete` (streaming, with its deadline check) and through a bare
-   `llama_cpp.Llama.create_chat_completion` (or `create_completion` for a base model) on
-   the same GGUF file, threads and greedy settings; the two take turns run by run, each
-   with its KV cache reset, so load on the shared machine slows both alike.
-2. Seconds per article: one full `SLMExtractor.extract` of that article (every section),
-   with the number of model calls it made.
+1. Tokens/s: the same summary prompt (a ~1,500-word article) through signalkb's backend
+   as the extractor runs it (`LlamaProcessModel`: the model in a child process, answers
+   over a pipe), through the same backend in-process (`LlamaCppModel.complete`, streaming
+   with its deadline check), and through a bare `llama_cpp.Llama.create_chat_completion`
+   (or `create_completion` for a base model) on the same GGUF file, threads and greedy
+   settings. The paths take turns run by run; each run's prompt starts with its own
+   marker, so no path reuses a cached prefix, and load on the shared machine slows all alike.
+2. Seconds per article: one full `SLMExtractor.extract` of that article (every section)
+   through the child-process backend, with the number of model calls it made.
 The article is the seed articles (../shared/seeds 000, 001, 003) joined and cut to --words.
 """
 
@@ -28,6 +30,7 @@ from ingest.document import Document  # noqa: E402
 from ingest.extract import prompts  # noqa: E402
 from ingest.extract.base import Message  # noqa: E402
 from ingest.extract.llamacpp import SEED, LlamaCppModel, plain_prompt, threads  # noqa: E402
+from ingest.extract.llamaproc import LlamaProcessModel  # noqa: E402
 from ingest.extract.slm import SLMExtractor  # noqa: E402
 from ingest.extract.text import truncate_words  # noqa: E402
 
@@ -49,7 +52,6 @@ def bench_article(words: int) -> str:
 
 def bare_run(llm: Any, messages: list[Message], chat: bool, max_tokens: int) -> tuple[float, int]:
     """Seconds and completion tokens of one bare llama.cpp call."""
-    llm.reset()
     start = time.perf_counter()
     kwargs = {"temperature": 0.0, "seed": SEED, "max_tokens": max_tokens, "repeat_penalty": 1.2}
     if chat:
@@ -61,9 +63,10 @@ def bare_run(llm: Any, messages: list[Message], chat: bool, max_tokens: int) -> 
     return time.perf_counter() - start, int(out["usage"]["completion_tokens"])
 
 
-def ours_run(model: LlamaCppModel, messages: list[Message], max_tokens: int) -> tuple[float, int]:
+def ours_run(
+    model: LlamaCppModel | LlamaProcessModel, messages: list[Message], max_tokens: int
+) -> tuple[float, int]:
     """Seconds and completion tokens of one call through signalkb's backend."""
-    model.llm.reset()
     start = time.perf_counter()
     text = model.complete(messages, max_tokens=max_tokens)
     seconds = time.perf_counter() - start
@@ -83,18 +86,28 @@ def main() -> int:
     article = bench_article(args.words)
     title = article.splitlines()[0].strip("# ")
     ours = LlamaCppModel(args.model)
+    worker = LlamaProcessModel(args.model)
+    worker.load()
     bare = Llama(
         model_path=str(ours.path), n_ctx=ours.n_ctx, seed=SEED, n_threads=threads(), verbose=False
     )
     body = truncate_words(article, 900)
-    messages = [Message("system", prompts.SYSTEM), Message("user", prompts.summary(title, body))]
-    if not ours.chat:  # a base model continues the start of its answer, as the extractor does
-        messages.append(Message("assistant", prompts.SUMMARY_START))
     prompt_tokens = ours.count_tokens(prompts.summary(title, body))
-    rows: dict[str, list[tuple[float, int]]] = {"bare llama.cpp": [], "signalkb backend": []}
-    for _ in range(args.runs):
+    rows: dict[str, list[tuple[float, int]]] = {
+        "bare llama.cpp": [],
+        "signalkb backend, in-process": [],
+        "signalkb backend, child process": [],
+    }
+    for run in range(args.runs):
+        messages = [
+            Message("system", f"[run {run}] {prompts.SYSTEM}"),
+            Message("user", prompts.summary(title, body)),
+        ]
+        if not ours.chat:  # a base model continues the start of its answer, as the extractor
+            messages.append(Message("assistant", prompts.SUMMARY_START))
         rows["bare llama.cpp"].append(bare_run(bare, messages, ours.chat, args.max_tokens))
-        rows["signalkb backend"].append(ours_run(ours, messages, args.max_tokens))
+        rows["signalkb backend, in-process"].append(ours_run(ours, messages, args.max_tokens))
+        rows["signalkb backend, child process"].append(ours_run(worker, messages, args.max_tokens))
     print(f"model {ours.model_id}, threads {threads()}, prompt ~{prompt_tokens} tokens, ")
     print(f"max {args.max_tokens} new tokens, {args.runs} runs each (median)\n")
     print("| path | s/call | new tokens | tokens/s (new / s) |")
@@ -105,20 +118,21 @@ def main() -> int:
         toks = statistics.median(t for _, t in runs)
         speeds[name] = statistics.median(t / s for s, t in runs)
         print(f"| {name} | {secs:.2f} | {toks:.0f} | {speeds[name]:.1f} |")
-    print(f"\nratio signalkb / bare: {speeds['signalkb backend'] / speeds['bare llama.cpp']:.2f}")
+    for name in list(rows)[1:]:
+        print(f"ratio {name} / bare: {speeds[name] / speeds['bare llama.cpp']:.2f}")
 
     calls = 0
-    original = ours.complete
+    original = worker.complete
 
     def counted(messages: list[Message], **kwargs: Any) -> str:
         nonlocal calls
         calls += 1
         return original(messages, **kwargs)
 
-    ours.complete = counted  # type: ignore[method-assign]
+    worker.complete = counted  # type: ignore[method-assign]
     document = Document(source="bench", url="file:bench", title=title, text=article)
     start = time.perf_counter()
-    record = SLMExtractor(ours).extract(document)
+    record = SLMExtractor(worker).extract(document)
     seconds = time.perf_counter() - start
     rows_n = len(record.all_items())
     print(

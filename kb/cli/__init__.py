@@ -103,6 +103,7 @@ def main() -> None:
 
 # Each command module adds its commands to `cli` when imported; they import `cli` from here.
 from kb.cli import (  # noqa: E402, F401
+    doctor_cmd,
     eval_cmd,
     export_cmds,
     ingest_cmds,
