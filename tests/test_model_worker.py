@@ -3,6 +3,8 @@ article, never the batch or the server (issue 10)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import sys
@@ -160,3 +162,43 @@ def test_web_job_goes_on_and_server_stays_up_when_the_worker_dies(
         assert entries[second]["status"] == "stored"
         assert local.get("/").status_code == 200
     assert store.count()["articles"] == 1
+
+
+def test_doctor_reports_a_crashing_model_as_a_failed_line() -> None:
+    from ingest.extract import llamaproc
+    from kb.cli.doctor_cmd import check_model
+
+    def crash_the_first_busy_worker() -> None:
+        end = time.monotonic() + 300
+        seen: dict[int, float] = {}
+        while time.monotonic() < end:
+            for worker in list(llamaproc._workers.values()):
+                pid = worker.pid
+                if pid is None:
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    used = cpu_seconds(pid)
+                    if pid in seen and used - seen[pid] > 0.3:
+                        os.kill(pid, signal.SIGSEGV)
+                        return
+                    seen.setdefault(pid, used)
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=crash_the_first_busy_worker, daemon=True)
+    thread.start()
+    result = check_model("smollm2")()
+    thread.join()
+    assert not result.ok
+    assert "model process died: signal 11 (SIGSEGV)" in result.detail
+    assert "rebuild llama-cpp-python portably" in result.detail
+
+
+def test_doctor_prints_one_line_per_check_and_json() -> None:
+    result = CliRunner().invoke(cli, ["doctor", "--only", "llama.cpp", "--only", "chromadb"])
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 0, result.output
+    assert [line.split()[:2] for line in lines] == [["ok", "llama.cpp"], ["ok", "chromadb"]]
+    assert "no AMX" in lines[0]
+    result = CliRunner().invoke(cli, ["doctor", "--only", "chromadb", "--json"])
+    (check,) = json.loads(result.stdout)["checks"]
+    assert check["part"] == "chromadb" and check["ok"] is True
