@@ -32,7 +32,7 @@ SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # Models without a chat fine-tune: prompted as plain text continuation, not a chat template.
 BASE_MODELS = frozenset({"gemma3"})
 
-_cache: dict[tuple[str, int], Llama] = {}
+_cache: dict[tuple[str, int, str], Llama] = {}
 _cache_lock = threading.Lock()
 
 
@@ -98,18 +98,22 @@ def threads() -> int:
     return max(1, min(4, cores)) if busy < cores / 2 else 1
 
 
-def load_llama(path: Path, n_ctx: int) -> Llama:
-    """A llama.cpp model for `path`, loaded once per (path, n_ctx) in this process."""
-    key = (str(path.resolve()) if path.exists() else str(path), n_ctx)
+def load_llama(path: Path, n_ctx: int, lora_path: Path | None = None) -> Llama:
+    """A llama.cpp model for `path` (with a LoRA adapter when given), loaded once per
+    (path, n_ctx, adapter) in this process."""
+    key = (str(path.resolve()) if path.exists() else str(path), n_ctx, str(lora_path or ""))
     with _cache_lock:
         if key in _cache:
             return _cache[key]
         check_gguf(path)
+        if lora_path is not None:
+            check_gguf(lora_path)
         from llama_cpp import Llama
 
         try:
             llm = Llama(
                 model_path=str(path),
+                lora_path=str(lora_path) if lora_path is not None else None,
                 n_ctx=n_ctx,
                 seed=SEED,
                 n_threads=threads(),
@@ -134,14 +138,16 @@ class LlamaCppModel(ChatModel):
         n_ctx: int = 4096,
         repeat_penalty: float = 1.2,
         deadline: float | None = None,
+        lora_path: Path | None = None,
     ) -> None:
         self.model = model
         self.path = resolve_model(model)
+        self.lora_path = lora_path
         self.n_ctx = n_ctx
         self.repeat_penalty = repeat_penalty
         self.chat = model not in BASE_MODELS
         self.deadline = deadline
-        self.llm = load_llama(self.path, n_ctx)
+        self.llm = load_llama(self.path, n_ctx, lora_path)
 
     @property
     def model_id(self) -> str:

@@ -3,7 +3,7 @@
 llama.cpp is native code: a bad build (AMX kernels on a CPU whose kernel does not hand
 out tile state), a corrupt model or a bug segfaults or aborts, and in-process that takes
 the whole batch or the web server down with it. Here the model lives in one long-lived
-worker per (model file, context size, adapter), `python -m ingest.extract.llamaproc`,
+worker per (model file, context size, LoRA adapter), `python -m ingest.extract.llamaproc`,
 started on first use. If the worker dies mid-answer, the call raises a `BackendError`
 ("model process died: signal 11 (SIGSEGV)") for that article only, and the next call starts
 a new worker; the batch goes on and the server stays up.
@@ -44,9 +44,12 @@ LOAD_TIMEOUT_S = 300.0
 class _Worker:
     """One child process holding one loaded model; restarted after it dies."""
 
-    def __init__(self, path: Path, n_ctx: int, repeat_penalty: float, chat: bool) -> None:
+    def __init__(
+        self, path: Path, n_ctx: int, repeat_penalty: float, chat: bool, lora_path: Path | None
+    ) -> None:
         self.path = path
-        self.args = [str(path), str(n_ctx), str(repeat_penalty), "chat" if chat else "plain"]
+        mode = "chat" if chat else "plain"
+        self.args = [str(path), str(n_ctx), str(repeat_penalty), mode, str(lora_path or "")]
         self.lock = threading.Lock()  # one request in the pipe at a time
         self.child: subprocess.Popen[bytes] | None = None
         self.load_s = 0.0
@@ -161,7 +164,7 @@ class _Worker:
             child.wait()
 
 
-_workers: dict[tuple[str, int, float], _Worker] = {}
+_workers: dict[tuple[str, int, float, str], _Worker] = {}
 _workers_lock = threading.Lock()
 
 
@@ -178,9 +181,9 @@ def close_workers() -> None:
 class LlamaProcessModel(ChatModel):
     """A GGUF model run by llama.cpp in a child process (see the module docstring).
 
-    The model file is checked here, so a missing or corrupt file fails fast with a clear
-    error; the worker starts on the first question and is shared by every instance with
-    the same file and settings.
+    The model file (and the LoRA adapter, a llama.cpp GGUF adapter, when given) is checked
+    here, so a missing or corrupt file fails fast with a clear error; the worker starts on
+    the first question and is shared by every instance with the same files and settings.
     """
 
     name: ClassVar[str] = "llamacpp"
@@ -192,21 +195,27 @@ class LlamaProcessModel(ChatModel):
         n_ctx: int = 4096,
         repeat_penalty: float = 1.2,
         deadline: float | None = None,
+        lora_path: Path | None = None,
     ) -> None:
         self.model = model
         self.path = resolve_model(model)
         check_gguf(self.path)
+        self.lora_path = lora_path
+        if lora_path is not None:
+            check_gguf(lora_path)
         self.deadline = deadline
-        key = (str(self.path.resolve()), n_ctx, repeat_penalty)
+        key = (str(self.path.resolve()), n_ctx, repeat_penalty, str(lora_path or ""))
+        chat = model not in BASE_MODELS
         with _workers_lock:
             if key not in _workers:
-                _workers[key] = _Worker(self.path, n_ctx, repeat_penalty, model not in BASE_MODELS)
+                _workers[key] = _Worker(self.path, n_ctx, repeat_penalty, chat, lora_path)
             self.worker = _workers[key]
 
     @property
     def model_id(self) -> str:
-        """Backend and model name, e.g. `llamacpp:smollm2`."""
-        return f"{self.name}:{model_label(self.model, self.path)}"
+        """Backend, model and adapter, e.g. `llamacpp:smollm2` or `llamacpp:smollm2+tuned`."""
+        adapter = f"+{self.lora_path.stem}" if self.lora_path is not None else ""
+        return f"{self.name}:{model_label(self.model, self.path)}{adapter}"
 
     def load(self) -> float:
         """Start the worker now (not on the first question); seconds the model took to load."""
@@ -243,7 +252,7 @@ def serve(args: list[str], stdin: IO[bytes], stdout: IO[bytes]) -> None:
     """The child's loop: load the model, then answer each request until stdin closes."""
     from ingest.extract.llamacpp import LlamaCppModel
 
-    path, n_ctx, repeat_penalty, mode = args
+    path, n_ctx, repeat_penalty, mode, lora = args
 
     def send(answer: dict[str, Any]) -> None:
         stdout.write(json.dumps(answer).encode() + b"\n")
@@ -251,7 +260,12 @@ def serve(args: list[str], stdin: IO[bytes], stdout: IO[bytes]) -> None:
 
     start = time.monotonic()
     try:
-        model = LlamaCppModel(path, n_ctx=int(n_ctx), repeat_penalty=float(repeat_penalty))
+        model = LlamaCppModel(
+            path,
+            n_ctx=int(n_ctx),
+            repeat_penalty=float(repeat_penalty),
+            lora_path=Path(lora) if lora else None,
+        )
     except BackendError as exc:
         send({"error": exc.message})
         return
