@@ -1,19 +1,22 @@
 """Local files and non-HTML bodies as Documents: .html/.htm, .md, .txt and .pdf.
 
 HTML files go through the same extractor as web pages. Markdown and plain text are
-kept as written (title: the first heading or first line). PDF text comes from pypdf.
-A local file's key is the `file:` URI of its absolute path.
+kept as written, less their front matter or byline (`ingest.filemeta`); PDF text
+and metadata come from pypdf (`ingest.pdftext`). A local file's key is the `file:`
+URI of its absolute path, unless the file names its canonical URL.
 """
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ingest.document import Document
+from ingest.filemeta import FileMeta, split_byline, split_front_matter
 from ingest.html import clean_text, decode_bytes, html_to_document, title_from_text
+from ingest.pdftext import pdf_to_document
 from kb.errors import IngestError, NoTextError, NotHTMLError, TooLargeError
 from kb.settings import Settings
 
@@ -22,7 +25,6 @@ TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".text"})
 PDF_SUFFIXES = frozenset({".pdf"})
 SUFFIXES = HTML_SUFFIXES | TEXT_SUFFIXES | PDF_SUFFIXES
 
-_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.M)
 
 
@@ -45,52 +47,37 @@ def expand_directories(sources: Iterable[str]) -> list[str]:
 def text_to_document(
     raw: str, *, source: str, url: str, settings: Settings, markdown: bool = False
 ) -> Document:
-    """A Document from plain text or Markdown; title from front matter, heading or first line.
+    """A Document from plain text or Markdown, with what the file says about itself.
+
+    Markdown front matter gives title, author, date and canonical URL (which becomes
+    the key, as a web page's canonical link does); a byline near the top ("By Jane
+    Doe | 28 January 2026") gives author and date. Both are taken out of the text.
+    The title is otherwise the first Markdown heading or a short first line.
 
     Raises:
         NoTextError: shorter than `settings.min_text_chars`.
     """
-    title = ""
+    meta = FileMeta()
     if markdown:
-        front = _FRONT_MATTER.match(raw)
-        if front:
-            found = re.search(r"^title:\s*[\"']?(.+?)[\"']?\s*$", front.group(1), re.M)
-            title = found.group(1) if found else ""
-            raw = raw[front.end() :]
-        heading = _MD_HEADING.search(raw)
-        title = title or (heading.group(1) if heading else "")
+        meta, raw = split_front_matter(raw)
     text = clean_text(raw)
+    if not meta.author:
+        byline, text = split_byline(text)
+        meta.author, meta.published = byline.author, meta.published or byline.published
+        text = clean_text(text)
     if len(text) < settings.min_text_chars:
         raise NoTextError(f"no main text found ({len(text)} characters)", source=source)
-    return Document(source=source, url=url, title=(title or title_from_text(text))[:300], text=text)
-
-
-def pdf_to_document(data: bytes, *, source: str, url: str, settings: Settings) -> Document:
-    """A Document from a PDF's text layer (pypdf); title from its metadata or first line.
-
-    Raises:
-        IngestError: the file is not a readable PDF.
-        NoTextError: no text layer (e.g. a scan) or too little text.
-    """
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
-        info_title = (reader.metadata.title if reader.metadata else None) or ""
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise IngestError(f"unreadable PDF ({exc})", source=source) from exc
-    text = clean_text("\n\n".join(pages))
-    if len(text) < settings.min_text_chars:
-        raise NoTextError(
-            f"no main text found in PDF ({len(text)} characters; scanned?)", source=source
-        )
+    heading = _MD_HEADING.search(raw) if markdown else None
+    title = meta.title or (heading.group(1) if heading else "") or title_from_text(text)
     return Document(
         source=source,
-        url=url,
-        title=(str(info_title).strip() or title_from_text(text))[:300],
+        url=meta.url or url,
+        title=title[:300],
         text=text,
+        site=urlsplit(meta.url).hostname or "",
+        author=meta.author,
+        published=meta.published,
+        extra={"description": meta.description} if meta.description else {},
     )
 
 

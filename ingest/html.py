@@ -283,6 +283,7 @@ def _pick_canonical(candidates: list[str], base_url: str | None) -> str:
     return ""
 
 
+_SENTENCE = re.compile(r"(.+?[.!?])(?=\s+[\"'“‘(\[]?[A-Z0-9]|\s*$)")
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-\u2013\u2014:·»]+\s+")
 
 
@@ -300,23 +301,32 @@ def strip_site_suffix(title: str, site: str, host: str = "") -> str:
     return title
 
 
-def title_from_text(text: str, limit: int = 150) -> str:
-    """A title from the first non-empty line of a text, without Markdown heading marks.
+def title_from_text(text: str, limit: int = 100, words: int = 12) -> str:
+    """A short title from the start of a text, never a whole paragraph.
 
-    A first line longer than `limit` (a paragraph, not a heading) is cut at its first
-    sentence end, or at a word boundary.
+    The first non-empty line (without Markdown heading marks) when it is at most
+    `limit` characters and the next line does not continue it; otherwise the first
+    sentence, cut to `words` words with an ellipsis.
     """
+    paragraph: list[str] = []
     for line in text.splitlines():
         line = line.strip().lstrip("#").strip()
-        if not line:
-            continue
-        if len(line) <= limit:
-            return line
-        sentence = re.match(rf"(.{{20,{limit}}}?[.!?])\s", line)
-        if sentence:
-            return sentence.group(1)
-        return line[:limit].rsplit(" ", 1)[0] + "…"
-    return ""
+        if line:
+            paragraph.append(line)
+        elif paragraph:
+            break
+        if len(paragraph) > 20:
+            break
+    if not paragraph:
+        return ""
+    first = paragraph[0]
+    if len(first) <= limit and (len(paragraph) == 1 or not paragraph[1][:1].islower()):
+        return first
+    sentence = _SENTENCE.match(" ".join(paragraph))
+    cut = (sentence.group(1) if sentence else " ".join(paragraph)).split()
+    if len(cut) <= words:
+        return " ".join(cut).removesuffix(".")
+    return " ".join(cut[:words]).rstrip(",;:-–—") + "…"
 
 
 def html_to_document(

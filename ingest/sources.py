@@ -9,8 +9,9 @@ from urllib.parse import unquote, urlsplit
 
 from ingest.document import Document
 from ingest.fetch import ARTICLE_TYPES, HTML_TYPES, PDF_TYPES, Fetcher, FetchResult
-from ingest.files import load_file, pdf_to_document, text_to_document
+from ingest.files import load_file, text_to_document
 from ingest.html import decode_bytes, html_to_document
+from ingest.pdftext import pdf_to_document
 from ingest.urls import is_url, normalize_url
 from kb.errors import BlockedAddressError, NotHTMLError
 from kb.settings import Settings

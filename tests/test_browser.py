@@ -252,3 +252,31 @@ def test_ingest_shows_progress_until_done_and_retries(
     page.wait_for_url("**/ingest/*")
     page.wait_for_selector(".job-state[data-done=true]", timeout=60_000)
     assert page.locator("td.status").all_inner_texts() == ["failed"]
+
+
+def test_phone_width_pages_do_not_scroll_sideways(browser: Any, site: str) -> None:
+    width = 390
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    tab = context.new_page()
+    tab.goto(site + "/")
+    article = tab.locator("ul.article-list a").first.get_attribute("href")
+    wide: dict[str, int] = {}
+    for path in (
+        "/",
+        "/search?q=open-weight+models",
+        "/search?q=open-weight+models&group=kind",
+        article,
+        "/tables/signals",
+        "/trends",
+        "/ingest",
+        "/docs",
+    ):
+        tab.goto(site + path)
+        scroll_width = tab.evaluate("document.documentElement.scrollWidth")
+        if scroll_width > width:
+            wide[path] = scroll_width
+    tab.goto(site + "/tables/signals")
+    nav = tab.locator("header.site nav").bounding_box()
+    context.close()
+    assert not wide, f"wider than {width} px: {wide}"
+    assert nav is not None and nav["x"] + nav["width"] <= width

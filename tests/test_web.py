@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pandas as pd
 import pytest
@@ -279,6 +280,29 @@ def test_openapi_docs_page_is_local(client: TestClient) -> None:
         s for s in page.select("script[src], link[href]") if "//" in (s.get("src") or s.get("href"))
     ]
     assert client.get("/openapi.json").json()["info"]["title"] == "signalkb"
+
+
+def test_docs_page_renders_types_and_inline_code(client: TestClient) -> None:
+    page = soup(client.get("/docs"))
+    search = next(
+        e for e in page.select(".endpoint") if e.select_one("h2").get_text() == "GET /api/search"
+    )
+    assert "`" not in search.get_text()
+    assert [c.get_text() for c in search.select("p.muted code")] == ["q"]
+    types = {
+        row.select("td")[0].get_text(): row.select("td")[2] for row in search.select("tbody tr")
+    }
+    assert types["group"].get_text() == "kind or empty"
+    assert [c.get_text() for c in types["mode"].select("code")] == ["hybrid", "vector", "keyword"]
+
+
+def test_favicon_is_served_and_linked(client: TestClient) -> None:
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
+    assert icon.text.startswith("<svg")
+    for path in ("/", "/tables/signals", "/docs", "/no/such/page"):
+        link = soup(client.get(path)).select_one("link[rel=icon]")
+        assert link is not None and client.get(link["href"]).status_code == 200
 
 
 def test_guard_token_loopback_and_cross_site_posts(hash_store: Store, tmp_path: Path) -> None:
@@ -553,8 +577,17 @@ def test_delete_button_posts_and_lands_on_the_home_page(tmp_path: Path) -> None:
         form = soup(local.get(f"/articles/{gone.id}")).select_one("details.danger form")
         assert form["method"] == "post"
         answer = local.post(form["action"], follow_redirects=False)
-        assert answer.status_code == 303 and answer.headers["location"] == "/"
-        assert gone.title not in local.get("/").text
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/?" + urlencode({"deleted": gone.title})
+        home = soup(local.get(answer.headers["location"]))
+        assert home.select_one(".flash[role=status]").get_text() == f"Deleted: {gone.title}"
+        assert gone.title not in home.select_one("ul.article-list").get_text()
+
+
+def test_deleted_notice_is_escaped(client: TestClient) -> None:
+    response = client.get("/", params={"deleted": XSS})
+    assert "<script>" not in response.text
+    assert soup(response).select_one(".flash").get_text() == f"Deleted: {XSS}"
 
 
 @pytest.mark.parametrize(

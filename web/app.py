@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -117,11 +117,17 @@ def create_app(
     app.state.cache = StoreCache()
     app.state.warm_up = warm_up
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
     for module in (search, articles, tables, trends, ingest, docs):
         app.include_router(module.router)
     _add_error_pages(app)
     app.add_middleware(Guard, token=settings.token, refused=_error)
     return app
+
+
+def _favicon() -> FileResponse:
+    """The site icon at the address browsers and tools ask for without reading the page."""
+    return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
 
 
 def _error(request: Request, status: int, title: str, detail: Any) -> Response:

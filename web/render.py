@@ -24,6 +24,7 @@ from web import charts
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 _SAFE_SCHEMES = ("http", "https")
 _WORD = re.compile(r"\w{3,}")
+_INLINE_CODE = re.compile(r"`([^`\n]+)`")
 
 
 def safe_href(url: str) -> str:
@@ -54,6 +55,11 @@ def highlight(text: str, query: str) -> Markup:
         last = match.end()
     parts.append(escape(text[last:]))
     return Markup("".join(parts))
+
+
+def inline_code(text: str) -> Markup:
+    """Escape `text`, then turn each `span` in backticks into <code>span</code>."""
+    return Markup(_INLINE_CODE.sub(r"<code>\1</code>", str(escape(text))))
 
 
 def query_string(params: dict[str, Any], **changes: Any) -> str:
@@ -88,6 +94,7 @@ def make_templates() -> Jinja2Templates:
     )
     env.filters["safe_href"] = safe_href
     env.filters["highlight"] = highlight
+    env.filters["inline_code"] = inline_code
     env.globals["query_string"] = query_string
     env.globals["json_href"] = json_href
     env.globals.update(

@@ -178,19 +178,18 @@ def ingest(
 ) -> None:
     """Fetch, extract and store articles from URLs, local files, feeds and sitemaps.
 
-     Sources are http(s) URLs, .html/.htm/.md/.txt/.pdf files and folders of them
-     (searched recursively). The same article is
-     stored once: an unchanged one is skipped, a changed one replaced, a copy under
-     another URL reported as a duplicate. Failures are logged (`signalkb failures`)
-     and never stop the batch; the exit status is 1 when any source failed.
+    Sources are http(s) URLs, .html/.htm/.md/.txt/.pdf files and folders of them
+    (searched recursively). The same article is stored once: an unchanged one is
+    skipped, a changed one replaced, a copy under another URL reported as a duplicate.
+    Failures are logged (`signalkb failures`) and never stop the batch; the exit
+    status is 1 when any source failed.
 
-     Example usage:
+    Example usage:
 
-    \b
-     \b
-         signalkb ingest https://example.com/post data/samples/*.md
-         signalkb ingest --from-file urls.txt --feed https://example.com/feed.xml
-         signalkb ingest --retry-failed
+        \b
+        signalkb ingest https://example.com/post data/samples/*.md
+        signalkb ingest --from-file urls.txt --feed https://example.com/feed.xml
+        signalkb ingest --retry-failed
     """
     from ingest.feeds import read_url_list
     from ingest.files import expand_directories
@@ -284,12 +283,11 @@ def document_json(doc: Document) -> dict[str, Any]:
 def failures(ctx: Context, as_json: bool, clear: bool) -> None:
     """List sources that failed to ingest (and have not succeeded since), with the reason.
 
-     Example usage:
+    Example usage:
 
-    \b
-     \b
-         signalkb failures
-         signalkb ingest --retry-failed
+        \b
+        signalkb failures
+        signalkb ingest --retry-failed
     """
     home = ctx.settings.home
     if clear:

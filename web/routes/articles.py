@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -57,4 +58,4 @@ def delete_article(request: Request, article_id: str, store: StoreDep) -> Respon
     store.delete(article.id)
     if wants_json(request):
         return JSONResponse({"deleted": article.id, "title": article.title})
-    return RedirectResponse("/", status_code=303)
+    return RedirectResponse("/?" + urlencode({"deleted": article.title}), status_code=303)

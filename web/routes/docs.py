@@ -17,12 +17,14 @@ router = APIRouter()
 
 
 def _schema_type(schema: dict[str, Any]) -> str:
+    """A parameter's type in words; allowed values in backticks, an empty value as "or empty"."""
     if "anyOf" in schema:
         return " | ".join(_schema_type(s) for s in schema["anyOf"])
     if schema.get("type") == "array":
         return f"list of {_schema_type(schema.get('items', {}))}"
     if "enum" in schema:
-        return " | ".join(str(v) for v in schema["enum"])
+        named = " | ".join(f"`{v}`" for v in schema["enum"] if v != "")
+        return f"{named} or empty" if "" in schema["enum"] else named
     return str(schema.get("type") or schema.get("$ref", "").rsplit("/", 1)[-1] or "any")
 
 
