@@ -1,0 +1,754 @@
+"""Grounding for abstractive records: every row kept is backed by the article.
+
+A model that writes rows in its own words ("Traditional Irrigation System Revival") can
+also write facts the article never gave. This module checks each row against the article
+text alone, with the sentence embedder passed in (nothing here loads a model):
+
+- `evidence_for`: the article sentence that supports a claim best (MiniLM cosine plus
+  shared content words), always a verbatim span of the article, or None;
+- `foreign_terms`: names (people, products, organisations, places) and numbers that a text
+  mentions and the article does not;
+- `ground_rows`: rows kept only with evidence and no foreign term, repeated rows merged
+  across tables, and a report of what was dropped and why;
+- `ground_summary`: summary sentences naming what the article lacks are dropped;
+- `is_technology` / `named_technologies`: a technologies row is a technology, not a date,
+  place, person or bare company, and the technologies the article names are found.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from ingest.extract.text import (
+    STOPWORDS,
+    Sentence,
+    content_words,
+    is_speaker,
+    is_verbatim,
+    named_terms,
+    normalize,
+    plain,
+    sentences,
+)
+from kb.records import ITEM_TYPES, KINDS, Item, Kind, Signal
+
+Embed = Callable[[list[str]], list[list[float]]]
+"""A sentence embedder: one unit-length vector per text (dot product = cosine)."""
+
+# Thresholds, measured on analyst records of ../shared/train (docs/grounding.md).
+COSINE_WEIGHT = 0.7  # evidence score = 0.7 * cosine + 0.3 * share of the claim's words found
+OVERLAP_WEIGHT = 0.3
+MIN_EVIDENCE_SCORE = 0.35  # below this no sentence of the article supports the row
+DUPLICATE_COSINE = 0.9  # two rows this close (name + description) say the same thing
+MAX_SENTENCE_WORDS = 150  # longer "sentences" are run-on lists, still usable as evidence
+
+# What each table holds, to decide which table keeps a row that two tables repeat.
+TABLE_PROTOTYPES: dict[Kind, str] = {
+    "signals": "an emerging trend: something new is growing, rising, shifting or spreading",
+    "concerns": "a risk, danger, harm, cost or problem that people worry about",
+    "behaviors": "companies, people or organisations are using, adopting, building or doing it",
+    "technologies": "a technology, product, AI model, tool, dataset or method",
+    "issues": "a topic of public debate: regulation, ethics, policy, transparency, access",
+}
+
+
+class Evidence(NamedTuple):
+    """The article sentence that supports a claim, and how well (0..1)."""
+
+    sentence: Sentence
+    score: float
+
+
+@dataclass(frozen=True)
+class ArticleSentences:
+    """An article's sentences with their vectors and stems, computed once for many claims."""
+
+    sentences: list[Sentence]
+    matrix: np.ndarray
+    stems: list[set[str]]
+
+    @classmethod
+    def of(cls, text: str, embed: Embed) -> ArticleSentences:
+        """Split `text` into verbatim sentences and embed them (as a reader sees them)."""
+        sents = [
+            s
+            for s in sentences(text, min_words=4, max_words=MAX_SENTENCE_WORDS)
+            if is_verbatim(s.text, text)
+        ]
+        return cls.from_sentences(sents, embed)
+
+    @classmethod
+    def from_sentences(cls, sents: Sequence[Sentence], embed: Embed) -> ArticleSentences:
+        """Embed given sentences."""
+        sents = list(sents)
+        vectors = embed([plain(s.text) for s in sents]) if sents else []
+        matrix = np.asarray(vectors, dtype=np.float32).reshape(len(sents), -1)
+        return cls(sents, matrix, [_stems(content_words(plain(s.text))) for s in sents])
+
+
+def evidence_for(
+    claim: str,
+    sentences: Sequence[Sentence] | ArticleSentences,
+    embed: Embed,
+    *,
+    min_score: float = MIN_EVIDENCE_SCORE,
+) -> Evidence | None:
+    """The sentence that supports `claim` best, or None when none reaches `min_score`.
+
+    Args:
+        claim: what a row says, e.g. its name and description.
+        sentences: the article's sentences (`text.sentences()`), or an `ArticleSentences`
+            whose vectors are reused.
+        embed: the sentence embedder.
+        min_score: the least score (0.7 * cosine + 0.3 * share of the claim's content
+            words in the sentence) that counts as support.
+
+    Returns:
+        `Evidence(sentence, score)`; the sentence is verbatim article text.
+    """
+    if not isinstance(sentences, ArticleSentences):
+        sentences = ArticleSentences.from_sentences(sentences, embed)
+    if not sentences.sentences or not claim.strip():
+        return None
+    found = _best(claim, embed([plain(claim)])[0], sentences)
+    return found if found is not None and found.score >= min_score else None
+
+
+def _best(claim: str, vector: Sequence[float], article: ArticleSentences) -> Evidence | None:
+    if not article.sentences:
+        return None
+    words = _stems(content_words(plain(claim)))
+    cosine = article.matrix @ np.asarray(vector, dtype=np.float32)
+    overlap = np.array(
+        [len(words & s) / len(words) if words else 0.0 for s in article.stems], dtype=np.float32
+    )
+    scores = COSINE_WEIGHT * cosine + OVERLAP_WEIGHT * overlap
+    i = int(np.argmax(scores))
+    return Evidence(article.sentences[i], round(float(scores[i]), 4))
+
+
+def _stems(words: set[str]) -> set[str]:
+    # Crude but enough to let "regulations" meet "regulation" and "prices" meet "price".
+    return {_stem(w) for w in words}
+
+
+def _stem(word: str) -> str:
+    word = word.lower().replace("’", "'").removesuffix("'s").strip("'")
+    for suffix in ("ies", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
+# -- names and numbers the article lacks ----------------------------------------------------
+
+_TOKEN = re.compile(r"[A-Za-z0-9$€£][A-Za-z0-9'’.\-&+]*")
+_NUM = re.compile(
+    r"(?<![\w.\-])[$€£]?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?![\w\-]*[A-Za-z])"
+    r"(?:\s*(%|percent|per cent))?"
+    r"(?:\s*(thousand|million|billion|trillion|bn)\b)?",
+    re.I,
+)
+_SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12}
+_NUMBER_WORDS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+        "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()
+    )
+} | {"thirty": 30, "forty": 40, "fifty": 50, "hundred": 100, "thousand": 1000, "dozen": 12}
+_NUMBER_WORDS |= {"decade": 10, "decades": 10, "half": 50, "double": 2, "twice": 2}
+# Capitalised words that are not names wherever they stand (pronouns, titles of sections).
+_NOT_NAMES = frozenset(
+    {"i", "i'm", "i've", "mr", "mrs", "ms", "dr", "prof", "st", "ok", "okay", "vs", "etc"}
+)
+# A "sentence start" for capitalisation: text start, after . ! ? : ; or an opening mark.
+_START = re.compile(r"(?:^|[.!?:;]\s+|[\"“(\[\n]\s*|\s[-–—•*]\s+)$")
+
+
+@dataclass
+class _ArticleIndex:
+    """The article reduced to what presence checks need (built once per article)."""
+
+    text: str
+    tokens: set[str] = field(default_factory=set)
+    prefixes: set[str] = field(default_factory=set)
+    numbers: set[float] = field(default_factory=set)
+    squashed: str = ""
+
+    @classmethod
+    def of(cls, article: str) -> _ArticleIndex:
+        index = cls(article)
+        flat = plain(article).replace("’", "'")
+        for raw in _TOKEN.findall(flat):
+            for form in _forms(raw):
+                index.tokens.add(form)
+                for k in range(5, len(form)):
+                    index.prefixes.add(form[:k])
+        index.numbers = _numbers(flat) | {
+            float(v) for w, v in _NUMBER_WORDS.items() if w in index.tokens
+        }
+        index.squashed = " " + " ".join(_squash(t) for t in _TOKEN.findall(flat)) + " "
+        return index
+
+    def has_word(self, word: str) -> bool:
+        """Whether the article has the word (case, punctuation, plural, possessive aside)."""
+        forms = _forms(word)
+        if not forms:
+            return True
+        for form in forms:
+            if form in self.tokens or _stem(form) in self.tokens:
+                return True
+            # "Europe" / "European", "Canada" / "Canadian": a shared stem of 5+ letters.
+            if len(form) >= 5 and (form in self.prefixes or form[:-1] in self.prefixes):
+                return True
+            if len(form) >= 7 and form[:-2] in self.prefixes:
+                return True
+        return False
+
+    def has_acronym(self, acronym: str) -> bool:
+        """Whether the article spells out the acronym ("AI": "artificial intelligence")."""
+        letters = acronym.rstrip("s") if len(acronym) > 2 else acronym
+        letters = re.sub(r"[^A-Za-z]", "", letters)
+        if not 2 <= len(letters) <= 6:
+            return False
+        glue = r"(?:\s+(?:of|and|for|the|&|in|on)\s+|[\s\-]+)"
+        pattern = r"\b" + glue.join(rf"{c}[a-z]*" for c in letters) + r"\b"
+        return re.search(pattern, plain(self.text), re.I) is not None
+
+    def has_initials(self, words: list[str]) -> bool:
+        """Whether the article has the initials of a spelled-out name ("UN" for it)."""
+        initials = "".join(w[0] for w in words if w.lower() not in STOPWORDS).lower()
+        return len(initials) >= 2 and (initials in self.tokens or initials + "s" in self.tokens)
+
+
+def _forms(raw: str) -> set[str]:
+    """Lower-case forms of a token: whole (squashed), its parts, possessive and plural cut."""
+    word = raw.lower().replace("’", "'").strip(".-'&+")
+    word = re.sub(r"'s?$", "", word)
+    if not word:
+        return set()
+    forms = {word, _squash(word)}
+    forms |= {p for p in re.split(r"[.\-]", word) if p}
+    return {f for f in forms if f} | {_stem(f) for f in forms if f}
+
+
+def _squash(word: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", word.lower())
+
+
+def _numbers(text: str) -> set[float]:
+    values: set[float] = set()
+    for value, scale in _number_values(text):
+        values.add(value)
+        values.add(round(value * scale, 6))
+    return values
+
+
+def _number_values(text: str) -> list[tuple[float, float]]:
+    out = []
+    for m in _NUM.finditer(text):
+        value = float(m.group(1).replace(",", "") + (m.group(2) or ""))
+        out.append((round(value, 6), _SCALE.get((m.group(4) or "").lower(), 1.0)))
+    return out
+
+
+def foreign_terms(text: str, article: str | _ArticleIndex) -> list[str]:
+    """Names and numbers that `text` mentions and the article does not contain.
+
+    Names are capitalised words and runs ("Jane Smith", "GPT-35", "Gentleman"), acronyms,
+    and words with digits or inner capitals; a capitalised common word at a sentence start
+    ("Growing", "Companies") and Title Case headings count only when they look like a
+    model name. Matching ignores case and punctuation and tolerates plurals, possessives,
+    acronyms spelled out, and numbers written "20%" / "20 percent" or "1,000" / "1000".
+
+    Args:
+        text: a row cell or summary sentence written by a model.
+        article: the article text.
+
+    Returns:
+        The foreign terms, in order of appearance, each once.
+    """
+    index = article if isinstance(article, _ArticleIndex) else _ArticleIndex.of(article)
+    flat = plain(text).replace("’", "'")
+    found: list[str] = []
+    for run in _name_runs(flat):
+        missing = _missing(run, index)
+        if missing and missing not in found:
+            found.append(missing)
+    for m in _NUM.finditer(flat):
+        value = float(m.group(1).replace(",", "") + (m.group(2) or ""))
+        scale = _SCALE.get((m.group(4) or "").lower(), 1.0)
+        if round(value, 6) in index.numbers or round(value * scale, 6) in index.numbers:
+            continue
+        term = m.group(0).strip()
+        if term not in found:
+            found.append(term)
+    return found
+
+
+def _name_runs(text: str) -> list[list[str]]:
+    """Runs of consecutive name-like words, each run one name."""
+    runs: list[list[str]] = []
+    for segment in re.split(r"[,;()\[\]\"“”|/]|\s[-–—]\s", text):
+        words = list(re.finditer(r"[A-Za-z0-9][A-Za-z0-9'.\-&+]*", segment))
+        alpha = [m.group(0) for m in words if m.group(0)[0].isalpha()]
+        significant = [w for w in alpha if w.lower() not in STOPWORDS]
+        title_case = len(significant) >= 2 and all(w[0].isupper() for w in significant)
+        run: list[str] = []
+        for m in words:
+            word = m.group(0).rstrip(".")
+            at_start = _START.search(segment[: m.start()]) is not None or m.start() == 0
+            if _is_name(word, at_start=at_start or title_case):
+                run.append(word)
+                continue
+            if run:
+                runs.append(run)
+            run = []
+        if run:
+            runs.append(run)
+    return runs
+
+
+def _is_name(word: str, *, at_start: bool) -> bool:
+    if not word or word.lower() in _NOT_NAMES or not any(c.isalpha() for c in word):
+        return False
+    named = (
+        any(c.isdigit() for c in word)
+        or sum(c.isupper() for c in word) >= 2
+        or (word[0].islower() and any(c.isupper() for c in word[1:]))
+        or bool(re.search(r"[a-z]\.[a-z]", word))  # llama.cpp, node.js
+    )
+    if named:
+        return True
+    if at_start or not word[0].isupper():
+        return False
+    return word.lower() not in STOPWORDS
+
+
+def _missing(run: list[str], index: _ArticleIndex) -> str:
+    """The run (as written) when a word of it is not in the article, else ""."""
+    if len(run) >= 2 and index.has_initials(run):
+        return ""
+    for word in run:
+        if word.lower() in STOPWORDS:
+            continue
+        if index.has_word(word):
+            continue
+        if word.isupper() and index.has_acronym(word):
+            continue
+        if re.fullmatch(r"[A-Z]{2,6}s", word) and index.has_acronym(word[:-1]):
+            continue
+        return " ".join(run)
+    return ""
+
+
+# -- rows -----------------------------------------------------------------------------------
+
+REASONS = ("no_evidence", "foreign_terms", "not_technology", "duplicate")
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A row that grounding removed, with the reason and what made it fail."""
+
+    kind: Kind
+    item: Item
+    reason: str
+    detail: str = ""
+
+
+@dataclass
+class GroundingReport:
+    """The rows kept (evidence set to a verbatim sentence) and the rows dropped."""
+
+    rows: dict[Kind, list[Item]]
+    dropped: list[Dropped] = field(default_factory=list)
+    scores: dict[Kind, list[float]] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Dropped rows by reason."""
+        return dict(Counter(d.reason for d in self.dropped))
+
+    @property
+    def kept(self) -> int:
+        """Number of rows kept."""
+        return sum(len(v) for v in self.rows.values())
+
+    def message(self) -> str:
+        """A one-line account, e.g. "3 rows dropped (2 no_evidence, 1 duplicate)"."""
+        if not self.dropped:
+            return "0 rows dropped"
+        parts = ", ".join(f"{n} {reason}" for reason, n in self.counts.items())
+        n = len(self.dropped)
+        return f"{n} row{'s' if n != 1 else ''} dropped ({parts})"
+
+
+def _kind_of(item: Item) -> Kind:
+    for kind, cls in ITEM_TYPES.items():
+        if type(item) is cls:
+            return kind
+    raise TypeError(f"not a record row: {type(item).__name__}")
+
+
+def _checked_cells(item: Item) -> list[str]:
+    cells = [item.name, item.description]
+    if isinstance(item, Signal):
+        cells += [item.change, item.ten_year, item.driving_force]
+    return cells
+
+
+def ground_rows(
+    rows: Mapping[Kind, Sequence[Item]] | Sequence[Item],
+    article_text: str,
+    embed: Embed,
+    *,
+    min_score: float = MIN_EVIDENCE_SCORE,
+    duplicate_cosine: float = DUPLICATE_COSINE,
+) -> GroundingReport:
+    """Keep the rows the article supports, each with its best verbatim evidence sentence.
+
+    A row is dropped when no sentence supports it (`no_evidence`), when a checked cell
+    (name, description; for signals also change, 10-year and driving force) names a person,
+    product, organisation, place or number the article lacks (`foreign_terms`), when a
+    technologies row is no technology (`not_technology`), or when it repeats a row of any
+    table (`duplicate`: the copy in the table it fits best is kept).
+
+    Args:
+        rows: rows by table, or a flat list of rows (their type gives the table).
+        article_text: the article the rows were written from.
+        embed: the sentence embedder.
+        min_score: see `evidence_for`.
+        duplicate_cosine: rows at least this close are one row.
+
+    Returns:
+        A `GroundingReport` with the kept rows by table and the dropped ones.
+    """
+    by_kind: dict[Kind, list[Item]] = {kind: [] for kind in KINDS}
+    if isinstance(rows, Mapping):
+        for kind, items in rows.items():
+            by_kind[kind].extend(items)
+    else:
+        for item in rows:
+            by_kind[_kind_of(item)].append(item)
+    report = GroundingReport({kind: [] for kind in KINDS})
+    index = _ArticleIndex.of(article_text)
+    article = ArticleSentences.of(article_text, embed)
+    candidates: list[tuple[Kind, Item, Evidence]] = []
+    for kind in KINDS:
+        for item in by_kind[kind]:
+            foreign = [t for cell in _checked_cells(item) for t in foreign_terms(cell, index)]
+            if foreign:
+                report.dropped.append(Dropped(kind, item, "foreign_terms", ", ".join(foreign)))
+                continue
+            if kind == "technologies" and not is_technology(item.name, article_text):
+                report.dropped.append(Dropped(kind, item, "not_technology", item.name))
+                continue
+            candidates.append((kind, item, Evidence(Sentence("", -1), 0.0)))
+    if not candidates:
+        return report
+    claims = [f"{plain(item.name)}. {plain(item.description)}" for _, item, _ in candidates]
+    vectors = embed(claims)
+    protos = dict(zip(KINDS, embed([TABLE_PROTOTYPES[k] for k in KINDS]), strict=True))
+    supported: list[tuple[Kind, Item, Evidence, list[float]]] = []
+    for (kind, item, _), claim, vec in zip(candidates, claims, vectors, strict=True):
+        best = _best(claim, vec, article)
+        if best is None or best.score < min_score:
+            score = f"{best.score:.2f}" if best else "no sentences"
+            report.dropped.append(Dropped(kind, item, "no_evidence", score))
+            continue
+        supported.append((kind, item, best, vec))
+    # Repeated rows: the copy that fits its table best (and is best supported) stays.
+    fit = [ev.score + _dot(vec, protos[kind]) for kind, _, ev, vec in supported]
+    order = sorted(range(len(supported)), key=lambda i: -fit[i])
+    kept: list[int] = []
+    for i in order:
+        twin = next(
+            (j for j in kept if _dot(supported[i][3], supported[j][3]) >= duplicate_cosine), None
+        )
+        if twin is not None:
+            kind, item, _, _ = supported[i]
+            report.dropped.append(Dropped(kind, item, "duplicate", supported[twin][1].name))
+            continue
+        kept.append(i)
+    for i in sorted(kept):
+        kind, item, ev, _ = supported[i]
+        report.rows[kind].append(item.model_copy(update={"evidence": ev.sentence.text}))
+        report.scores.setdefault(kind, []).append(ev.score)
+    return report
+
+
+# -- summary --------------------------------------------------------------------------------
+
+_SUMMARY_SPLIT = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+
+
+def ground_summary(summary: str, article_text: str) -> tuple[str, list[str]]:
+    """The summary minus its sentences that name a name or number the article lacks.
+
+    Returns:
+        (the kept sentences joined as one paragraph, the dropped sentences).
+    """
+    index = _ArticleIndex.of(article_text)
+    kept: list[str] = []
+    dropped: list[str] = []
+    for sent in _SUMMARY_SPLIT.split(normalize(summary)):
+        if not sent.strip():
+            continue
+        (dropped if foreign_terms(sent, index) else kept).append(sent.strip())
+    return " ".join(kept), dropped
+
+
+# -- technologies ---------------------------------------------------------------------------
+
+# Words that make a phrase a technology ("vector database", "Llama 3 model").
+TECH_HEADS = frozenset(
+    """model models llm llms slm slms framework frameworks library libraries protocol protocols
+    chip chips gpu gpus cpu cpus tpu npu processor processors algorithm algorithms network
+    networks dataset datasets platform platforms tool tools toolkit sdk api apis engine engines
+    runtime runtimes database databases format formats language languages compiler
+    architecture architectures transformer transformers app apps application applications
+    software system systems assistant assistants agent agents chatbot chatbots robot robots
+    sensor sensors battery batteries device devices drone drones vehicle vehicles reactor
+    reactors panel panels cell cells server servers browser browsers interface interfaces
+    standard standards technique techniques method methods benchmark benchmarks quantization
+    learning intelligence vision recognition generation diffusion blockchain blockchains
+    ledger encryption cryptography printing computing cloud storage grid turbine turbines
+    satellite satellites headset headsets glasses wearable wearables printer printers
+    technology technologies tech kernel kernels plugin plugins extension extensions
+    inference embedding embeddings adapter adapters weights tokenizer pipeline pipelines
+    simulation simulator twin twins editor ide os script scripts code""".split()
+)
+# Companies and organisations that are no technology on their own.
+_ORGS = frozenset(
+    """google alphabet microsoft meta facebook apple amazon aws openai anthropic nvidia intel amd
+    ibm oracle samsung huawei tencent alibaba baidu bytedance tiktok twitter x tesla spacex
+    netflix uber airbnb salesforce adobe deepmind mistral cohere hugging face huggingface
+    stability qualcomm arm tsmc sony dell hp cisco xiaomi linkedin youtube instagram
+    whatsapp reddit github gitlab codiste un eu nasa fda who oecd unesco unicef nato
+    imf wto sec ftc fcc nhs mit stanford harvard oxford cambridge berkeley""".split()
+)
+_PLACES = frozenset(
+    """afghanistan africa albania algeria america americas argentina asia australia austria
+    bangladesh belgium brazil britain bulgaria cambodia canada chile china colombia croatia
+    cuba czechia denmark egypt england estonia ethiopia europe finland france germany ghana
+    greece hungary iceland india indonesia iran iraq ireland israel italy japan jordan kazakhstan
+    kenya korea latvia lebanon lithuania luxembourg malaysia mexico morocco nepal netherlands
+    nigeria norway pakistan peru philippines poland portugal qatar romania russia rwanda
+    scotland senegal serbia singapore slovakia slovenia spain sweden switzerland syria taiwan
+    tanzania thailand turkey uganda ukraine uae usa us uk vietnam wales yemen zambia zimbabwe
+    london paris berlin brussels amsterdam madrid rome vienna geneva zurich munich dublin
+    stockholm oslo copenhagen helsinki warsaw prague lisbon athens moscow kyiv istanbul dubai
+    beijing shanghai shenzhen hong kong tokyo seoul singapore mumbai delhi bangalore bengaluru
+    sydney melbourne toronto vancouver montreal new york san francisco los angeles seattle
+    boston chicago austin washington silicon valley california texas florida massachusetts
+    nairobi lagos cairo johannesburg dubai riyadh tel aviv""".split()
+)
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|"
+    "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+)
+_DATE = re.compile(
+    rf"^(?:(?:early|mid|late)[\s-]+)?(?:(?:{_MONTHS})\.?(?:\s+\d{{1,2}}(?:st|nd|rd|th)?,?)?"
+    rf"(?:\s+\d{{4}})?|\d{{1,2}}\s+(?:{_MONTHS})(?:\s+\d{{4}})?|(?:q[1-4]|h[12])\s+\d{{4}}|"
+    r"\d{4}s?|\d{4}[-–/]\d{2,4}|(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+    r"|(?:spring|summer|autumn|fall|winter)\s+\d{4}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4})$",
+    re.I,
+)
+_PERSON_ROLES = (
+    r"ceo|cto|cfo|coo|founder|co-founder|cofounder|president|chairman|chairwoman|director|"
+    r"professor|researcher|scientist|engineer|analyst|author|journalist|reporter|editor|"
+    r"spokesperson|spokesman|spokeswoman|minister|senator|secretary|head|lead|manager|"
+    r"partner|investor|economist|executive|chief"
+)
+_ORG_NOUNS = (
+    r"company|companies|startup|start-up|firm|corporation|business|maker|manufacturer|"
+    r"provider|vendor|lab|laboratory|agency|organisation|organization|group|giant|"
+    r"conglomerate|retailer|bank|university|institute|publisher|nonprofit|non-profit|"
+    r"developer|operator|utility|government|ministry|council|commission|regulator|outlet"
+)
+
+
+def _looks_techy(name: str) -> bool:
+    """Pattern cues of a product or tool name: CamelCase, digits, dots, acronyms."""
+    words = name.split()
+    return any(
+        re.search(r"[a-z][A-Z]", w)  # PyTorch, vLLM, LoRA
+        or re.search(r"[A-Za-z]\d|\d[A-Za-z]|[A-Za-z]-\d", w)  # GPT-4, H100, 5G
+        or re.search(r"[A-Za-z]\.[a-z]", w)  # llama.cpp
+        or re.fullmatch(r"[A-Z]{2,6}s?", w)  # GGUF, ONNX
+        for w in words
+    )
+
+
+def _has_head(name: str) -> bool:
+    words = [w.lower().strip(".,") for w in re.split(r"[\s\-/]+", name) if w]
+    return bool(words) and (words[-1] in TECH_HEADS or any(w in TECH_HEADS for w in words[1:]))
+
+
+def is_technology(name: str, article_text: str) -> bool:
+    """Whether a technologies row's name is a technology, product, model or method.
+
+    Dates ("January 2026"), places ("Brussels-based", countries, cities), people and bare
+    company names are not. Cues: generic technology head nouns (model, framework, chip,
+    ...), name patterns (CamelCase, digits, dotted names, acronyms) and what the article
+    says around the name ("X, a company", "CEO of X", "based in X", "X said").
+    """
+    name = normalize(plain(name)).strip(" .,:;\"'()")
+    if not name or not any(c.isalpha() for c in name):
+        return False
+    low = name.lower()
+    if _DATE.match(name) or re.search(r"\bbased\b", low):
+        return False
+    if low in _PLACES or (low.removeprefix("the ") in _PLACES):
+        return False
+    if _has_head(name):
+        return True
+    text = plain(article_text)
+    esc = re.escape(name)
+    if re.search(rf"\b(?:based|headquartered|located|born)\s+in\s+(?:the\s+)?{esc}\b", text, re.I):
+        return False
+    if _is_person(name, text) or _is_org(name, text):
+        return False
+    if low in _ORGS:
+        return False
+    return True
+
+
+def _is_person(name: str, text: str) -> bool:
+    esc = re.escape(name)
+    if is_speaker(name, text):
+        # "Ollama said" is rare; a name that speaks is a person or organisation.
+        return not _looks_techy(name)
+    patterns = (
+        rf"\b(?:mr|mrs|ms|dr|prof)\.?\s+{esc}\b",
+        rf"\b{esc},\s+(?:the\s+|a\s+|an\s+)?(?:[\w-]+\s+){{0,3}}(?:{_PERSON_ROLES})\b",
+        rf"\b(?:{_PERSON_ROLES})\s+(?:at\s+\w+\s+)?{esc}\b",
+        rf"\baccording\s+to\s+{esc}\b",
+    )
+    if any(re.search(p, text, re.I) for p in patterns):
+        # Role words also follow products ("GPT-4, the lead model"): patterns decide only
+        # for plain names.
+        return not _looks_techy(name)
+    return False
+
+
+def _is_org(name: str, text: str) -> bool:
+    esc = re.escape(name)
+    patterns = (
+        rf"\b{esc},\s+(?:a|an|the)\s+(?:[\w-]+\s+){{0,4}}(?:{_ORG_NOUNS})\b",
+        rf"\b(?:{_PERSON_ROLES})\s+(?:of|at)\s+{esc}\b",
+        rf"\b{esc}(?:'s?)\s+(?:ceo|founder|chief|president|board|shares|stock|investors)\b",
+        rf"\b{esc}\s+(?:inc|ltd|llc|corp|corporation|gmbh|plc|co)\b\.?",
+        rf"\b(?:company|startup|start-up|firm)\s+(?:called\s+|named\s+)?{esc}\b",
+        rf"\b(?:{_ORG_NOUNS})\s+like\s+{esc}\b",
+    )
+    return any(re.search(p, text, re.I) for p in patterns)
+
+
+_DOTTED = re.compile(r"\b[A-Za-z][\w-]*\.(?:cpp|js|py|rs|go|net|jl|ai)\b")
+_CAMEL = re.compile(r"\b[a-z]+[A-Z][A-Za-z0-9]*\b|\b[A-Z][a-z]+[A-Z][A-Za-z0-9]*\b")
+_WEB = re.compile(r"\S+\.(?:com|org|io|net|ai|co|gov|edu)\b|https?://\S+|www\.\S+")
+_APPOSITION = re.compile(
+    r"\b([A-Z][\w.\-]*(?:\s+[A-Z0-9][\w.\-]*){0,2}),\s+(?:a|an|the)\s+(?:[\w-]+\s+){0,4}"
+    r"(?:library|framework|model|tool|toolkit|runtime|format|protocol|platform|engine|app|"
+    r"application|chip|processor|language|database|server|assistant|chatbot|system)\b"
+)
+_SUCH_AS = re.compile(
+    r"\b(?:tools?|frameworks?|libraries|models?|runtimes?|platforms?|engines?|formats?|"
+    r"apps?|chatbots?|assistants?|systems?)\s*,?\s+(?:such\s+as|like|including)\s+"
+    r"([^.;:]{2,200})"
+)
+
+
+def named_technologies(article_text: str) -> list[str]:
+    """The technologies the article names (llama.cpp, Ollama, vLLM, GGUF, PyTorch, GPT-4).
+
+    Found by name patterns (dotted, CamelCase, digits, acronyms), by apposition ("X, an
+    open-source library"), by lists after "tools such as" and by company with a technology
+    beside them; dates, places, people and bare companies are left out (`is_technology`).
+    Returns the names in order of first mention, each once.
+    """
+    text = _WEB.sub(" ", plain(article_text))
+    found: Counter[str] = Counter()
+    first: dict[str, int] = {}
+
+    def add(term: str, pos: int) -> None:
+        term = term.strip(" .,:;\"'()-")
+        if len(term) < 2 or term.lower() in STOPWORDS:
+            return
+        found[term] += 1
+        first.setdefault(term, pos)
+
+    for m in _DOTTED.finditer(text):
+        add(m.group(0), m.start())
+    for m in _CAMEL.finditer(text):
+        add(m.group(0), m.start())
+    for term, _ in named_terms(text):
+        if _looks_techy(term):
+            pos = text.find(term)
+            add(term, pos if pos >= 0 else len(text))
+    for m in _APPOSITION.finditer(text):
+        add(_trim_name(m.group(1)), m.start(1))
+    for m in _SUCH_AS.finditer(text):
+        for part in re.split(r",\s*|\s+(?:and|or)\s+", m.group(1)):
+            words = part.split()
+            if words and words[0][:1].isupper() or _looks_techy(part):
+                add(_trim_name(part), m.start(1) + m.group(1).find(part))
+    # A capitalised name listed beside technologies ("Ollama, llama.cpp and vLLM").
+    strong = {t for t in found if _looks_techy(t) or _DOTTED.fullmatch(t)}
+    for m in re.finditer(r"[^.;:!?\n]+", text):
+        clause = m.group(0)
+        items = re.split(r",\s*|\s+(?:and|or)\s+", clause)
+        if len(items) < 2 or not any(i.strip() in strong for i in items):
+            continue
+        for item in items:
+            item = item.strip()
+            if re.fullmatch(r"[A-Z][\w.\-]*(?:\s+[A-Z0-9][\w.\-]*)?", item):
+                add(item, m.start() + clause.find(item))
+    names = sorted(found, key=lambda t: first[t])
+    out: list[str] = []
+    for term in names:
+        if not is_technology(term, article_text) or _is_acronym_of_place_or_org(term):
+            continue
+        if any(term.lower() == o.lower() for o in out):
+            continue
+        out.append(term)
+    return out
+
+
+def _trim_name(name: str) -> str:
+    words = name.split()
+    while words and (words[0].lower() in STOPWORDS or not words[0][:1].isalnum()):
+        words = words[1:]
+    return " ".join(words[:4])
+
+
+def _is_acronym_of_place_or_org(term: str) -> bool:
+    return term.lower() in _ORGS or term.lower() in _PLACES or term in ("AI", "IT")
+
+
+def _dot(a: Sequence[float], b: Sequence[float]) -> float:
+    return float(np.dot(np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)))
+
+
+__all__ = [
+    "ArticleSentences",
+    "Dropped",
+    "Embed",
+    "Evidence",
+    "GroundingReport",
+    "evidence_for",
+    "foreign_terms",
+    "ground_rows",
+    "ground_summary",
+    "is_technology",
+    "named_technologies",
+]
