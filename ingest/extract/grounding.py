@@ -88,7 +88,7 @@ class ArticleSentences:
         """Embed given sentences."""
         sents = list(sents)
         vectors = embed([plain(s.text) for s in sents]) if sents else []
-        matrix = np.asarray(vectors, dtype=np.float32).reshape(len(sents), -1)
+        matrix = np.asarray(vectors, dtype=np.float32).reshape(len(sents), -1 if sents else 0)
         return cls(sents, matrix, [_stems(content_words(plain(s.text))) for s in sents])
 
 
@@ -120,11 +120,17 @@ def evidence_for(
     return found if found is not None and found.score >= min_score else None
 
 
-def _best(claim: str, vector: Sequence[float], article: ArticleSentences) -> Evidence | None:
+def _best(
+    claim: str, vector: Sequence[float], article: ArticleSentences, *more: Sequence[float]
+) -> Evidence | None:
+    """The best sentence for a claim; `more` are vectors of other wordings of the claim
+    (a row's description alone), of which the closest counts."""
     if not article.sentences:
         return None
     words = _stems(content_words(plain(claim)))
     cosine = article.matrix @ np.asarray(vector, dtype=np.float32)
+    for other in more:
+        cosine = np.maximum(cosine, article.matrix @ np.asarray(other, dtype=np.float32))
     overlap = np.array(
         [len(words & s) / len(words) if words else 0.0 for s in article.stems], dtype=np.float32
     )
@@ -156,13 +162,17 @@ _NUM = re.compile(
     re.I,
 )
 _SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12}
-_NUMBER_WORDS = {
-    w: i
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
-        "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()
-    )
-} | {"thirty": 30, "forty": 40, "fifty": 50, "hundred": 100, "thousand": 1000, "dozen": 12}
+_SMALL_NUMBERS_TEXT = """
+    zero one two three four five six seven eight nine ten eleven twelve
+    thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty"""
+_NUMBER_WORDS = {w: i for i, w in enumerate(_SMALL_NUMBERS_TEXT.split())} | {
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "hundred": 100,
+    "thousand": 1000,
+    "dozen": 12,
+}
 _NUMBER_WORDS |= {"decade": 10, "decades": 10, "half": 50, "double": 2, "twice": 2}
 # Capitalised words that are not names wherever they stand (pronouns, titles of sections).
 _NOT_NAMES = frozenset(
@@ -187,7 +197,8 @@ class _ArticleIndex:
         index = cls(article)
         flat = plain(article).replace("’", "'")
         for raw in _TOKEN.findall(flat):
-            for form in _forms(raw):
+            parts = [p for p in re.split(r"[.\-/]", raw) if p]
+            for form in {f for piece in [raw, *parts] for f in _forms(piece)}:
                 index.tokens.add(form)
                 for k in range(5, len(form)):
                     index.prefixes.add(form[:k])
@@ -200,17 +211,24 @@ class _ArticleIndex:
     def has_word(self, word: str) -> bool:
         """Whether the article has the word (case, punctuation, plural, possessive aside)."""
         forms = _forms(word)
-        if not forms:
+        if not forms or any(self._has_form(f) for f in forms):
             return True
-        for form in forms:
-            if form in self.tokens or _stem(form) in self.tokens:
-                return True
-            # "Europe" / "European", "Canada" / "Canadian": a shared stem of 5+ letters.
-            if len(form) >= 5 and (form in self.prefixes or form[:-1] in self.prefixes):
-                return True
-            if len(form) >= 7 and form[:-2] in self.prefixes:
-                return True
+        # "Brussels-based" when the article has "Brussels" and "based"; never for model
+        # names ("GPT-35" is not "GPT" plus "35").
+        parts = [p for p in re.split(r"[.\-/]", word) if p]
+        if len(parts) > 1 and not any(c.isdigit() for c in word):
+            return all(self.has_word(p) for p in parts)
         return False
+
+    def _has_form(self, form: str) -> bool:
+        if form in self.tokens or _stem(form) in self.tokens:
+            return True
+        if any(c.isdigit() for c in form):
+            return False
+        # "Europe" / "European", "Canada" / "Canadian": a shared stem of 5+ letters.
+        if len(form) >= 5 and (form in self.prefixes or form[:-1] in self.prefixes):
+            return True
+        return len(form) >= 7 and form[:-2] in self.prefixes
 
     def has_acronym(self, acronym: str) -> bool:
         """Whether the article spells out the acronym ("AI": "artificial intelligence")."""
@@ -224,18 +242,18 @@ class _ArticleIndex:
 
     def has_initials(self, words: list[str]) -> bool:
         """Whether the article has the initials of a spelled-out name ("UN" for it)."""
-        initials = "".join(w[0] for w in words if w.lower() not in STOPWORDS).lower()
+        parts = [p for w in words for p in w.split("-") if p and p.lower() not in STOPWORDS]
+        initials = "".join(p[0] for p in parts).lower()
         return len(initials) >= 2 and (initials in self.tokens or initials + "s" in self.tokens)
 
 
 def _forms(raw: str) -> set[str]:
-    """Lower-case forms of a token: whole (squashed), its parts, possessive and plural cut."""
+    """Lower-case forms of a whole token: as written, squashed, possessive and plural cut."""
     word = raw.lower().replace("’", "'").strip(".-'&+")
     word = re.sub(r"'s?$", "", word)
     if not word:
         return set()
     forms = {word, _squash(word)}
-    forms |= {p for p in re.split(r"[.\-]", word) if p}
     return {f for f in forms if f} | {_stem(f) for f in forms if f}
 
 
@@ -293,59 +311,100 @@ def foreign_terms(text: str, article: str | _ArticleIndex) -> list[str]:
     return found
 
 
+_HELD = "\0"  # marks a sentence opener joined to the name after it: reported, never decisive
+_BREAK = re.compile(r"[,;()\[\]|/]|\s[-–—]\s|[\"“”]")
+_SENTENCE_GAP = re.compile(r"(?:^|[.!?:;][\"')\]”]*\s*|\n\s*|\s[-–—•*]\s+|[\"“]\s*)$")
+_ABBREVIATION = re.compile(r"^(?:[A-Z]\.)+$|^(?:mr|mrs|ms|dr|prof|st|vs|etc|inc|ltd|no)\.$", re.I)
+
+
 def _name_runs(text: str) -> list[list[str]]:
     """Runs of consecutive name-like words, each run one name."""
+    alpha = [w for w in re.findall(r"[A-Za-z][\w'.\-&+]*", text) if w.lower() not in STOPWORDS]
+    # A Title Case heading ("Traditional Irrigation System Revival") names nothing by its
+    # capitals alone; only model-like words in it count.
+    title_case = len(alpha) >= 2 and sum(w[0].isupper() for w in alpha) >= 0.8 * len(alpha)
     runs: list[list[str]] = []
-    for segment in re.split(r"[,;()\[\]\"“”|/]|\s[-–—]\s", text):
-        words = list(re.finditer(r"[A-Za-z0-9][A-Za-z0-9'.\-&+]*", segment))
-        alpha = [m.group(0) for m in words if m.group(0)[0].isalpha()]
-        significant = [w for w in alpha if w.lower() not in STOPWORDS]
-        title_case = len(significant) >= 2 and all(w[0].isupper() for w in significant)
-        run: list[str] = []
-        for m in words:
-            word = m.group(0).rstrip(".")
-            at_start = _START.search(segment[: m.start()]) is not None or m.start() == 0
-            if _is_name(word, at_start=at_start or title_case):
-                run.append(word)
-                continue
-            if run:
-                runs.append(run)
-            run = []
-        if run:
+    run: list[str] = []
+    held = ""  # a capitalised sentence opener, kept in case a name follows ("John Smith")
+    prev_end, prev_word = 0, ""
+    for m in re.finditer(r"[A-Za-z0-9][A-Za-z0-9'.\-&+]*", text):
+        gap = text[prev_end : m.start()]
+        ended = prev_word.endswith(".") and not _ABBREVIATION.match(prev_word)
+        at_start = not prev_word or ended or _SENTENCE_GAP.search(gap) is not None
+        if run and (ended or _BREAK.search(gap)):
             runs.append(run)
+            run = []
+        prev_end, prev_word = m.end(), m.group(0)
+        word = m.group(0).rstrip(".-")
+        if _is_name(word, at_start=at_start or title_case):
+            if held and not run and not title_case:
+                run.append(_HELD + held)
+            run.append(word)
+        elif run:
+            runs.append(run)
+            run = []
+        held = (
+            word
+            if at_start and word[:1].isupper() and word.lower() not in STOPWORDS and not run
+            else ""
+        )
+    if run:
+        runs.append(run)
     return runs
+
+
+def _strong(word: str) -> bool:
+    """A word that is a name wherever it stands: digits, inner capitals, dotted."""
+    return (
+        any(c.isdigit() for c in word)
+        or sum(c.isupper() for c in word) >= 2
+        or (word[:1].islower() and any(c.isupper() for c in word[1:]))
+        or bool(re.search(r"[a-z]\.[a-z]", word))  # llama.cpp, node.js
+    )
 
 
 def _is_name(word: str, *, at_start: bool) -> bool:
     if not word or word.lower() in _NOT_NAMES or not any(c.isalpha() for c in word):
         return False
-    named = (
-        any(c.isdigit() for c in word)
-        or sum(c.isupper() for c in word) >= 2
-        or (word[0].islower() and any(c.isupper() for c in word[1:]))
-        or bool(re.search(r"[a-z]\.[a-z]", word))  # llama.cpp, node.js
-    )
-    if named:
+    if "-" in word and not any(c.isdigit() for c in word):
+        # "AI-driven", "Brussels-based", "Long-Term": judged by their parts.
+        parts = [p for p in word.split("-") if p]
+        if any(_strong(p) for p in parts):
+            return True
+        return not at_start and word[0].isupper() and parts[0].lower() not in STOPWORDS
+    if _strong(word):
         return True
     if at_start or not word[0].isupper():
         return False
     return word.lower() not in STOPWORDS
 
 
+def _checked_parts(word: str) -> list[str]:
+    """The parts of a word that must be in the article: for "AI-driven" only "AI"."""
+    if "-" not in word or any(c.isdigit() for c in word):
+        return [word]
+    return [
+        p
+        for p in word.split("-")
+        if p and (p[0].isupper() or _strong(p)) and p.lower() not in STOPWORDS
+    ]
+
+
 def _missing(run: list[str], index: _ArticleIndex) -> str:
     """The run (as written) when a word of it is not in the article, else ""."""
+    shown = " ".join(w.removeprefix(_HELD) for w in run)
+    run = [w for w in run if not w.startswith(_HELD)]
     if len(run) >= 2 and index.has_initials(run):
         return ""
     for word in run:
-        if word.lower() in STOPWORDS:
+        if word.lower() in STOPWORDS or index.has_word(word):
             continue
-        if index.has_word(word):
-            continue
-        if word.isupper() and index.has_acronym(word):
-            continue
-        if re.fullmatch(r"[A-Z]{2,6}s", word) and index.has_acronym(word[:-1]):
-            continue
-        return " ".join(run)
+        for part in _checked_parts(word):
+            if index.has_word(part) or (part.isupper() and index.has_acronym(part)):
+                continue
+            if re.fullmatch(r"[A-Z]{2,6}s", part) and index.has_acronym(part[:-1]):
+                continue
+            return shown
     return ""
 
 
@@ -401,7 +460,9 @@ def _kind_of(item: Item) -> Kind:
 def _checked_cells(item: Item) -> list[str]:
     cells = [item.name, item.description]
     if isinstance(item, Signal):
-        cells += [item.change, item.ten_year, item.driving_force]
+        # "In 10 years" is the column's own frame, not a fact taken from anywhere.
+        ten_year = re.sub(r"\b(?:10|ten)(?=[\s-]+years?\b)", "", item.ten_year, flags=re.I)
+        cells += [item.change, ten_year, item.driving_force]
     return cells
 
 
@@ -412,6 +473,7 @@ def ground_rows(
     *,
     min_score: float = MIN_EVIDENCE_SCORE,
     duplicate_cosine: float = DUPLICATE_COSINE,
+    sentences: ArticleSentences | None = None,
 ) -> GroundingReport:
     """Keep the rows the article supports, each with its best verbatim evidence sentence.
 
@@ -427,6 +489,8 @@ def ground_rows(
         embed: the sentence embedder.
         min_score: see `evidence_for`.
         duplicate_cosine: rows at least this close are one row.
+        sentences: the article's sentences already embedded (`ArticleSentences.of`), to
+            save embedding them again.
 
     Returns:
         A `GroundingReport` with the kept rows by table and the dropped ones.
@@ -440,7 +504,7 @@ def ground_rows(
             by_kind[_kind_of(item)].append(item)
     report = GroundingReport({kind: [] for kind in KINDS})
     index = _ArticleIndex.of(article_text)
-    article = ArticleSentences.of(article_text, embed)
+    article = sentences if sentences is not None else ArticleSentences.of(article_text, embed)
     candidates: list[tuple[Kind, Item, Evidence]] = []
     for kind in KINDS:
         for item in by_kind[kind]:
@@ -456,10 +520,13 @@ def ground_rows(
         return report
     claims = [f"{plain(item.name)}. {plain(item.description)}" for _, item, _ in candidates]
     vectors = embed(claims)
+    descriptions = embed([plain(item.description) for _, item, _ in candidates])
     protos = dict(zip(KINDS, embed([TABLE_PROTOTYPES[k] for k in KINDS]), strict=True))
     supported: list[tuple[Kind, Item, Evidence, list[float]]] = []
-    for (kind, item, _), claim, vec in zip(candidates, claims, vectors, strict=True):
-        best = _best(claim, vec, article)
+    for (kind, item, _), claim, vec, desc in zip(
+        candidates, claims, vectors, descriptions, strict=True
+    ):
+        best = _best(claim, vec, article, desc)
         if best is None or best.score < min_score:
             score = f"{best.score:.2f}" if best else "no sentences"
             report.dropped.append(Dropped(kind, item, "no_evidence", score))
@@ -509,8 +576,8 @@ def ground_summary(summary: str, article_text: str) -> tuple[str, list[str]]:
 # -- technologies ---------------------------------------------------------------------------
 
 # Words that make a phrase a technology ("vector database", "Llama 3 model").
-TECH_HEADS = frozenset(
-    """model models llm llms slm slms framework frameworks library libraries protocol protocols
+_TECH_HEADS_TEXT = """
+    model models llm llms slm slms framework frameworks library libraries protocol protocols
     chip chips gpu gpus cpu cpus tpu npu processor processors algorithm algorithms network
     networks dataset datasets platform platforms tool tools toolkit sdk api apis engine engines
     runtime runtimes database databases format formats language languages compiler
@@ -524,19 +591,19 @@ TECH_HEADS = frozenset(
     satellite satellites headset headsets glasses wearable wearables printer printers
     technology technologies tech kernel kernels plugin plugins extension extensions
     inference embedding embeddings adapter adapters weights tokenizer pipeline pipelines
-    simulation simulator twin twins editor ide os script scripts code""".split()
-)
+    simulation simulator twin twins editor ide os script scripts code"""
+TECH_HEADS = frozenset(w.replace("_", " ") for w in _TECH_HEADS_TEXT.split())
 # Companies and organisations that are no technology on their own.
-_ORGS = frozenset(
-    """google alphabet microsoft meta facebook apple amazon aws openai anthropic nvidia intel amd
+_ORGS_TEXT = """
+    google alphabet microsoft meta facebook apple amazon aws openai anthropic nvidia intel amd
     ibm oracle samsung huawei tencent alibaba baidu bytedance tiktok twitter x tesla spacex
-    netflix uber airbnb salesforce adobe deepmind mistral cohere hugging face huggingface
+    netflix uber airbnb salesforce adobe deepmind mistral cohere hugging_face huggingface
     stability qualcomm arm tsmc sony dell hp cisco xiaomi linkedin youtube instagram
     whatsapp reddit github gitlab codiste un eu nasa fda who oecd unesco unicef nato
-    imf wto sec ftc fcc nhs mit stanford harvard oxford cambridge berkeley""".split()
-)
-_PLACES = frozenset(
-    """afghanistan africa albania algeria america americas argentina asia australia austria
+    imf wto sec ftc fcc nhs mit stanford harvard oxford cambridge berkeley"""
+_ORGS = frozenset(w.replace("_", " ") for w in _ORGS_TEXT.split())
+_PLACES_TEXT = """
+    afghanistan africa albania algeria america americas argentina asia australia austria
     bangladesh belgium brazil britain bulgaria cambodia canada chile china colombia croatia
     cuba czechia denmark egypt england estonia ethiopia europe finland france germany ghana
     greece hungary iceland india indonesia iran iraq ireland israel italy japan jordan kazakhstan
@@ -546,11 +613,11 @@ _PLACES = frozenset(
     tanzania thailand turkey uganda ukraine uae usa us uk vietnam wales yemen zambia zimbabwe
     london paris berlin brussels amsterdam madrid rome vienna geneva zurich munich dublin
     stockholm oslo copenhagen helsinki warsaw prague lisbon athens moscow kyiv istanbul dubai
-    beijing shanghai shenzhen hong kong tokyo seoul singapore mumbai delhi bangalore bengaluru
-    sydney melbourne toronto vancouver montreal new york san francisco los angeles seattle
-    boston chicago austin washington silicon valley california texas florida massachusetts
-    nairobi lagos cairo johannesburg dubai riyadh tel aviv""".split()
-)
+    beijing shanghai shenzhen hong_kong tokyo seoul singapore mumbai delhi bangalore bengaluru
+    sydney melbourne toronto vancouver montreal new_york san_francisco los_angeles seattle
+    boston chicago austin washington silicon_valley california texas florida massachusetts
+    nairobi lagos cairo johannesburg dubai riyadh tel_aviv"""
+_PLACES = frozenset(w.replace("_", " ") for w in _PLACES_TEXT.split())
 _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december|"
     "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
@@ -605,21 +672,35 @@ def is_technology(name: str, article_text: str) -> bool:
     if not name or not any(c.isalpha() for c in name):
         return False
     low = name.lower()
-    if _DATE.match(name) or re.search(r"\bbased\b", low):
+    if _DATE.match(name) or re.search(r"\bbased$", low) or _NOT_TECH_TAIL.search(name):
         return False
-    if low in _PLACES or (low.removeprefix("the ") in _PLACES):
+    if low in _PLACES or low.removeprefix("the ") in _PLACES or low in _NOT_TECH_WORDS:
         return False
-    if _has_head(name):
-        return True
     text = plain(article_text)
     esc = re.escape(name)
     if re.search(rf"\b(?:based|headquartered|located|born)\s+in\s+(?:the\s+)?{esc}\b", text, re.I):
         return False
     if _is_person(name, text) or _is_org(name, text):
         return False
-    if low in _ORGS:
-        return False
-    return True
+    if _has_head(name):
+        return True
+    return low not in _ORGS
+
+
+# Names that end like a law, an event or an institution ("AI Act", "World Health Organization").
+_NOT_TECH_TAIL = re.compile(
+    r"\b(?:act|law|directive|regulation|bill|treaty|agreement|accord|summit|conference|"
+    r"organi[sz]ation|agency|union|nations|council|commission|association|institute|"
+    r"university|panel|fund|bank|department|administration|party|committee|board|"
+    r"authority|office|foundation|society|forum|ministry|court|parliament|inc|ltd|corp|llc)$",
+    re.I,
+)
+# Acronyms and short words that are units, roles or regions, not technologies.
+_NOT_TECH_WORDS_TEXT = """
+    ai it us uk eu un usa ceo cto cfo coo cio phd faq q&a gb mb tb kb gbps mbps ghz mhz kw
+    kwh mw mwh gw gwh twh co2 co₂ ghg gdp usd eur gbp pm am est pst utc gmt bbc cnn nyt
+    ama diy tl;dr tldr ps nb tv ok"""
+_NOT_TECH_WORDS = frozenset(w.replace("_", " ") for w in _NOT_TECH_WORDS_TEXT.split())
 
 
 def _is_person(name: str, text: str) -> bool:
@@ -682,8 +763,8 @@ def named_technologies(article_text: str) -> list[str]:
 
     def add(term: str, pos: int) -> None:
         term = term.strip(" .,:;\"'()-")
-        if len(term) < 2 or term.lower() in STOPWORDS:
-            return
+        if len(term) < 2 or term.lower() in STOPWORDS or _stem(term) in TECH_HEADS:
+            return  # "GPU", "APIs": generic nouns, not names
         found[term] += 1
         first.setdefault(term, pos)
 
@@ -716,7 +797,7 @@ def named_technologies(article_text: str) -> list[str]:
     names = sorted(found, key=lambda t: first[t])
     out: list[str] = []
     for term in names:
-        if not is_technology(term, article_text) or _is_acronym_of_place_or_org(term):
+        if not is_technology(term, article_text) or _is_acronym_of_place_or_org(term, text):
             continue
         if any(term.lower() == o.lower() for o in out):
             continue
@@ -725,14 +806,27 @@ def named_technologies(article_text: str) -> list[str]:
 
 
 def _trim_name(name: str) -> str:
+    """The leading name of a phrase: "Jan on the same laptop" gives "Jan"."""
     words = name.split()
     while words and (words[0].lower() in STOPWORDS or not words[0][:1].isalnum()):
         words = words[1:]
-    return " ".join(words[:4])
+    run: list[str] = []
+    for w in words[:4]:
+        if not (w[:1].isupper() or w[:1].isdigit() or _looks_techy(w)):
+            break
+        run.append(w)
+    return " ".join(run)
 
 
-def _is_acronym_of_place_or_org(term: str) -> bool:
-    return term.lower() in _ORGS or term.lower() in _PLACES or term in ("AI", "IT")
+def _is_acronym_of_place_or_org(term: str, text: str) -> bool:
+    if term.lower() in _ORGS or term.lower() in _PLACES:
+        return True
+    # "World Health Organization (WHO)": an acronym spelled out as an institution.
+    if re.fullmatch(r"[A-Z]{2,8}s?", term):
+        m = re.search(rf"((?:[A-Z][\w-]*\s+){{0,5}}[A-Z][\w-]*)\s*\({re.escape(term)}\)", text)
+        if m and _NOT_TECH_TAIL.search(m.group(1)):
+            return True
+    return False
 
 
 def _dot(a: Sequence[float], b: Sequence[float]) -> float:
