@@ -257,3 +257,16 @@ def test_named_technologies_from_lists_and_appositions() -> None:
     found = named_technologies(text)
     assert {"Ollama", "Kobold", "Tabby", "Codestral"} <= set(found)
     assert "Mistral" not in found and "Sarah Lee" not in found
+
+
+def test_named_technologies_multiword_methods_people_and_phrases() -> None:
+    text = (
+        "Tracy DeTomasi, CEO of Widgetworks, said so. Banks now test Fully Homomorphic "
+        "Encryption and Dall-E. Cheap sodium-ion batteries store solar power. Makers say "
+        "sodium-ion batteries last longer in the cold."
+    )
+    found = named_technologies(text)
+    assert {"Fully Homomorphic Encryption", "Dall-E"} <= set(found)
+    assert "Tracy DeTomasi" not in found and "DeTomasi" not in found
+    assert "sodium-ion batteries" not in found
+    assert "sodium-ion batteries" in named_technologies(text, phrases=True)

@@ -33,8 +33,10 @@ from ingest.extract.text import (
     is_verbatim,
     named_terms,
     normalize,
+    noun_phrases,
     plain,
     sentences,
+    tech_phrases,
 )
 from kb.records import ITEM_TYPES, KINDS, Item, Kind, Signal
 
@@ -44,7 +46,7 @@ Embed = Callable[[list[str]], list[list[float]]]
 # Thresholds, measured on analyst records of ../shared/train (docs/grounding.md).
 COSINE_WEIGHT = 0.7  # evidence score = 0.7 * cosine + 0.3 * share of the claim's words found
 OVERLAP_WEIGHT = 0.3
-MIN_EVIDENCE_SCORE = 0.35  # below this no sentence of the article supports the row
+MIN_EVIDENCE_SCORE = 0.33  # below this no sentence of the article supports the row
 DUPLICATE_COSINE = 0.9  # two rows this close (name + description) say the same thing
 MAX_SENTENCE_WORDS = 150  # longer "sentences" are run-on lists, still usable as evidence
 
@@ -380,14 +382,14 @@ def _is_name(word: str, *, at_start: bool) -> bool:
 
 
 def _checked_parts(word: str) -> list[str]:
-    """The parts of a word that must be in the article: for "AI-driven" only "AI"."""
+    """The parts of a word that must be in the article: "Brussels" of "Brussels-based",
+    "AI" of "AI-driven" or "AI-Driven" (Title Case capitals name nothing)."""
     if "-" not in word or any(c.isdigit() for c in word):
         return [word]
-    return [
-        p
-        for p in word.split("-")
-        if p and (p[0].isupper() or _strong(p)) and p.lower() not in STOPWORDS
-    ]
+    parts = [p for p in word.split("-") if p and p.lower() not in STOPWORDS]
+    if all(p[0].isupper() for p in parts):
+        return [p for p in parts if _strong(p)]
+    return [p for p in parts if p[0].isupper() or _strong(p)]
 
 
 def _missing(run: list[str], index: _ArticleIndex) -> str:
@@ -587,7 +589,8 @@ _TECH_HEADS_TEXT = """
     reactors panel panels cell cells server servers browser browsers interface interfaces
     standard standards technique techniques method methods benchmark benchmarks quantization
     learning intelligence vision recognition generation diffusion blockchain blockchains
-    ledger encryption cryptography printing computing cloud storage grid turbine turbines
+    ledger encryption cryptography printing computing computation cloud storage grid turbine
+    turbines proof proofs
     satellite satellites headset headsets glasses wearable wearables printer printers
     technology technologies tech kernel kernels plugin plugins extension extensions
     inference embedding embeddings adapter adapters weights tokenizer pipeline pipelines
@@ -699,7 +702,7 @@ _NOT_TECH_TAIL = re.compile(
 _NOT_TECH_WORDS_TEXT = """
     ai it us uk eu un usa ceo cto cfo coo cio phd faq q&a gb mb tb kb gbps mbps ghz mhz kw
     kwh mw mwh gw gwh twh co2 co₂ ghg gdp usd eur gbp pm am est pst utc gmt bbc cnn nyt
-    ama diy tl;dr tldr ps nb tv ok"""
+    ama diy tl;dr tldr ps nb tv ok covid covid-19 sars-cov-2 h1n1"""
 _NOT_TECH_WORDS = frozenset(w.replace("_", " ") for w in _NOT_TECH_WORDS_TEXT.split())
 
 
@@ -708,6 +711,7 @@ def _is_person(name: str, text: str) -> bool:
     if is_speaker(name, text):
         # "Ollama said" is rare; a name that speaks is a person or organisation.
         return not _looks_techy(name)
+    plain_camel = not re.search(r"\d|[A-Za-z]\.[a-z]|^[A-Z]+s?$", name)  # "DeTomasi"
     patterns = (
         rf"\b(?:mr|mrs|ms|dr|prof)\.?\s+{esc}\b",
         rf"\b{esc},\s+(?:the\s+|a\s+|an\s+)?(?:[\w-]+\s+){{0,3}}(?:{_PERSON_ROLES})\b",
@@ -716,8 +720,8 @@ def _is_person(name: str, text: str) -> bool:
     )
     if any(re.search(p, text, re.I) for p in patterns):
         # Role words also follow products ("GPT-4, the lead model"): patterns decide only
-        # for plain names.
-        return not _looks_techy(name)
+        # for names without digits, dots or all capitals.
+        return plain_camel or not _looks_techy(name)
     return False
 
 
@@ -749,13 +753,16 @@ _SUCH_AS = re.compile(
 )
 
 
-def named_technologies(article_text: str) -> list[str]:
+def named_technologies(article_text: str, *, phrases: bool = False) -> list[str]:
     """The technologies the article names (llama.cpp, Ollama, vLLM, GGUF, PyTorch, GPT-4).
 
     Found by name patterns (dotted, CamelCase, digits, acronyms), by apposition ("X, an
     open-source library"), by lists after "tools such as" and by company with a technology
     beside them; dates, places, people and bare companies are left out (`is_technology`).
-    Returns the names in order of first mention, each once.
+    With `phrases`, generic technology phrases the article repeats ("sodium-ion
+    batteries", "domestic robots") follow the names.
+    Returns the names in order of first mention (then the phrases, most frequent first),
+    each once.
     """
     text = _WEB.sub(" ", plain(article_text))
     found: Counter[str] = Counter()
@@ -773,7 +780,7 @@ def named_technologies(article_text: str) -> list[str]:
     for m in _CAMEL.finditer(text):
         add(m.group(0), m.start())
     for term, _ in named_terms(text):
-        if _looks_techy(term):
+        if _pattern_name(term, text):
             pos = text.find(term)
             add(term, pos if pos >= 0 else len(text))
     for m in _APPOSITION.finditer(text):
@@ -784,7 +791,7 @@ def named_technologies(article_text: str) -> list[str]:
             if words and words[0][:1].isupper() or _looks_techy(part):
                 add(_trim_name(part), m.start(1) + m.group(1).find(part))
     # A capitalised name listed beside technologies ("Ollama, llama.cpp and vLLM").
-    strong = {t for t in found if _looks_techy(t) or _DOTTED.fullmatch(t)}
+    strong = {t for t in found if _pattern_name(t, text) or _DOTTED.fullmatch(t)}
     for m in re.finditer(r"[^.;:!?\n]+", text):
         clause = m.group(0)
         items = re.split(r",\s*|\s+(?:and|or)\s+", clause)
@@ -802,7 +809,48 @@ def named_technologies(article_text: str) -> list[str]:
         if any(term.lower() == o.lower() for o in out):
             continue
         out.append(term)
+    if phrases:
+        counts: Counter[str] = Counter(dict(tech_phrases(article_text)))
+        for phrase, n in noun_phrases(article_text):
+            words = phrase.split()
+            if len(words) >= 2 and _stem(words[-1]) in TECH_HEADS:
+                counts[phrase] = max(counts[phrase], n)
+        for phrase, count in sorted(counts.items(), key=lambda x: (-x[1], -len(x[0]))):
+            if count < 2 or any(phrase in o.lower() or o.lower() in phrase for o in out):
+                continue
+            if is_technology(phrase, article_text):
+                out.append(phrase)
     return out
+
+
+_HEADS_RE = "|".join(sorted(TECH_HEADS))
+
+
+def _pattern_name(term: str, text: str) -> bool:
+    """Whether a capitalised term is shaped like a product name, read in its article.
+
+    Model-like words (GPT-4, PyTorch, llama.cpp) are enough; a bare acronym must sit before
+    a technology noun ("the GGUF format") or recur, and must not be a shouted word ("NEXT",
+    found lower case in the text) or part of an all-capitals byline.
+    """
+    words = term.split()
+    if term.lower() in _NOT_TECH_WORDS:
+        return False
+    if any(
+        re.search(r"[a-z][A-Z]|[A-Za-z]\d|\d[A-Za-z]|[A-Za-z]-\d|[A-Za-z]\.[a-z]|[a-z]-[A-Z]", w)
+        for w in words
+    ):
+        return True
+    if len(words) >= 2 and _stem(words[-1]) in TECH_HEADS and words[0][0].isupper():
+        return True  # "Fully Homomorphic Encryption", "Stable Diffusion"
+    if len(words) != 1 or not re.fullmatch(r"[A-Z]{2,8}s?", term):
+        return False  # "EU Scrambling", "DER SPIEGEL": an acronym inside a longer name
+    bare = term[:-1] if term.endswith("s") and len(term) > 3 else term
+    if re.search(rf"(?<![A-Za-z]){re.escape(bare.lower())}(?![A-Za-z])", text):
+        return False  # a word in capitals, written lower case elsewhere
+    if re.search(rf"\b{re.escape(term)}\s+(?:[\w-]+\s+)?(?:{_HEADS_RE})\b", text, re.I):
+        return True
+    return len(bare) >= 3 and len(re.findall(rf"\b{re.escape(bare)}s?\b", text)) >= 2
 
 
 def _trim_name(name: str) -> str:
