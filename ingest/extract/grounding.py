@@ -507,7 +507,7 @@ def ground_rows(
     report = GroundingReport({kind: [] for kind in KINDS})
     index = _ArticleIndex.of(article_text)
     article = sentences if sentences is not None else ArticleSentences.of(article_text, embed)
-    candidates: list[tuple[Kind, Item, Evidence]] = []
+    candidates: list[tuple[Kind, Item]] = []
     for kind in KINDS:
         for item in by_kind[kind]:
             foreign = [t for cell in _checked_cells(item) for t in foreign_terms(cell, index)]
@@ -517,15 +517,15 @@ def ground_rows(
             if kind == "technologies" and not is_technology(item.name, article_text):
                 report.dropped.append(Dropped(kind, item, "not_technology", item.name))
                 continue
-            candidates.append((kind, item, Evidence(Sentence("", -1), 0.0)))
+            candidates.append((kind, item))
     if not candidates:
         return report
-    claims = [f"{plain(item.name)}. {plain(item.description)}" for _, item, _ in candidates]
+    claims = [f"{plain(item.name)}. {plain(item.description)}" for _, item in candidates]
     vectors = embed(claims)
-    descriptions = embed([plain(item.description) for _, item, _ in candidates])
+    descriptions = embed([plain(item.description) for _, item in candidates])
     protos = dict(zip(KINDS, embed([TABLE_PROTOTYPES[k] for k in KINDS]), strict=True))
     supported: list[tuple[Kind, Item, Evidence, list[float]]] = []
-    for (kind, item, _), claim, vec, desc in zip(
+    for (kind, item), claim, vec, desc in zip(
         candidates, claims, vectors, descriptions, strict=True
     ):
         best = _best(claim, vec, article, desc)
