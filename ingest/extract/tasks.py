@@ -19,10 +19,10 @@ keys are `kb.records` field names (name, description, relevancy and, for signals
 ten_year, driving_force), so `Signal(**row)` builds an item. `parse` never raises: junk lines
 are skipped.
 
-The article is cut to `ARTICLE_WORDS` words (about 400 SmolLM2 tokens; training on a shared 2-core machine
-sets this budget) at a sentence end, by
+The article is cut to `ARTICLE_WORDS` words (about 400 SmolLM2 tokens) at a sentence end, by
 words rather than tokens so that training and inference cut it the same way without a
-tokenizer.
+tokenizer. The budget is set by training on a shared 2-core machine and by the 30 s a
+record may take there.
 """
 
 from __future__ import annotations
@@ -106,7 +106,13 @@ TASKS: dict[str, Task] = {
     )
 }
 TASK_NAMES: tuple[str, ...] = tuple(TASKS)
-_LIMITS = {"name": 300, "description": 2000, "change": 1000, "ten_year": 1000, "driving_force": 1000}
+_LIMITS = {
+    "name": 300,
+    "description": 2000,
+    "change": 1000,
+    "ten_year": 1000,
+    "driving_force": 1000,
+}
 
 
 def get_task(task: str | Task) -> Task:
@@ -120,7 +126,8 @@ def get_task(task: str | Task) -> Task:
 
 
 def cut_article(text: str, max_words: int = ARTICLE_WORDS) -> str:
-    """The article's first `max_words` words, ending at a sentence end where one is near.
+    """The article's first `max_words` words (at most), ending at a sentence end where one
+    is near.
 
     Whitespace inside a line is collapsed and blank lines are dropped (they cost tokens and
     carry nothing the tasks need); line breaks between paragraphs stay.
@@ -139,10 +146,13 @@ def cut_article(text: str, max_words: int = ARTICLE_WORDS) -> str:
             continue
         part = " ".join(words[:left])
         # Back off to the last sentence end in this line's kept part, if it keeps most of it.
-        ends = [m.end() for m in re.finditer(r"[.!?][\"')\]]?(?=\s)", part)]
+        # Cut at the last sentence end in the kept part of the line if it keeps most of it;
+        # drop a part with no sentence end when whole lines came before it.
+        ends = [m.end() for m in re.finditer(r"[.!?][\"')\]]?(?=\s|$)", part)]
         if ends and ends[-1] >= len(part) // 2:
-            part = part[: ends[-1]]
-        out.append(part)
+            out.append(part[: ends[-1]])
+        elif not out:
+            out.append(part)
         break
     return "\n".join(out)
 
@@ -263,7 +273,8 @@ def _parse_rows(spec: Task, answer: str) -> list[dict[str, Any]]:
         if len(cells) < n or not all(cells):
             continue
         row: dict[str, Any] = {
-            column: cell[: _LIMITS[column]] for column, cell in zip(spec.columns, cells, strict=True)
+            column: cell[: _LIMITS[column]]
+            for column, cell in zip(spec.columns, cells, strict=True)
         }
         key = row["name"].lower()
         if key in seen or key in ("name", "technology", "signal"):

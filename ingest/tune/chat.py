@@ -31,7 +31,7 @@ def packaged_smollm2() -> Path:
 
 @lru_cache(maxsize=4)
 def gguf_metadata(path: Path) -> dict[str, Any]:
-    """The GGUF's chat template and special-token strings."""
+    """The GGUF's chat template, special tokens and attention head counts."""
     import gguf
 
     reader = gguf.GGUFReader(str(path))
@@ -55,6 +55,8 @@ def gguf_metadata(path: Path) -> dict[str, Any]:
         "bos_token": token(field("tokenizer.ggml.bos_token_id")),
         "eos_token": token(field("tokenizer.ggml.eos_token_id")),
         "eos_token_id": field("tokenizer.ggml.eos_token_id"),
+        "n_head": field("llama.attention.head_count"),
+        "n_head_kv": field("llama.attention.head_count_kv"),
     }
 
 
@@ -104,7 +106,12 @@ class ChatEncoder:
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def encode(
-        self, task: str, article: str, gold: dict[str, Any], *, max_words: int = ARTICLE_WORDS,
+        self,
+        task: str,
+        article: str,
+        gold: dict[str, Any],
+        *,
+        max_words: int = ARTICLE_WORDS,
         max_tokens: int = 1024,
     ) -> TaskTokens | None:
         """Prompt and answer ids for one task of one pair; None when the gold has no answer

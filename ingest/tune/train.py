@@ -91,9 +91,7 @@ def build_example(name: str, tasks: list[TaskTokens]) -> Example:
     return Example(name, prefix, suffixes)
 
 
-def encode_pairs(
-    encoder: ChatEncoder, pairs: list[Pair], config: TuneConfig
-) -> list[Example]:
+def encode_pairs(encoder: ChatEncoder, pairs: list[Pair], config: TuneConfig) -> list[Example]:
     """Tokenized examples; a pair with no answer for any task is left out."""
     examples = []
     for pair in pairs:
@@ -297,6 +295,7 @@ def tune(
             ckpt,
             {
                 "fingerprint": fingerprint,
+                "config": asdict(config),
                 "step": step,
                 "lora": lora_state(model),
                 "optimizer": optimizer.state_dict(),
@@ -353,6 +352,39 @@ def tune(
     write_manifest(output, config, result, pairs, held_pairs, train_pairs, model_path, device)
     say(f"wrote {output} ({output.stat().st_size / 1e6:.1f} MB) in {result.seconds:.0f} s")
     return result
+
+
+def export_checkpoint(
+    ckpt: Path, output: Path, *, alpha: float | None = None, model_path: Path | None = None
+) -> Path:
+    """Write the adapter from a checkpoint (`ADAPTER.ckpt`), e.g. of a run cut short."""
+    import re
+
+    import torch
+
+    from ingest.tune.adapter import write_adapter
+    from ingest.tune.chat import gguf_metadata
+    from ingest.tune.lora import LoRAWeight
+
+    state = torch.load(ckpt, map_location="cpu", weights_only=False)
+    alpha = alpha if alpha is not None else state.get("config", {}).get("alpha")
+    if alpha is None:
+        raise ValueError(f"{ckpt} does not record the LoRA alpha: pass it")
+    pairs: dict[tuple[int, str], dict[str, torch.Tensor]] = {}
+    for name, tensor in state["lora"].items():
+        match = re.search(r"layers\.(\d+)\.\w+\.(\w+)\.(lora_[ab])$", name)
+        if match is None:
+            raise ValueError(f"unexpected LoRA parameter {name}")
+        key = (int(match.group(1)), match.group(2))
+        pairs.setdefault(key, {})[match.group(3)] = tensor.float()
+    weights = [
+        LoRAWeight(layer, module, ab["lora_a"], ab["lora_b"])
+        for (layer, module), ab in sorted(pairs.items())
+    ]
+    meta = gguf_metadata(Path(model_path or packaged_smollm2()))
+    return write_adapter(
+        output, weights, alpha=float(alpha), n_head=meta["n_head"], n_head_kv=meta["n_head_kv"]
+    )
 
 
 def auto_threads() -> int:
@@ -414,7 +446,7 @@ def write_manifest(
         },
         "train_loss_per_epoch": [round(x, 4) for x in result.train_loss_per_epoch],
         "val_loss_per_epoch": [round(x, 4) for x in result.val_loss_per_epoch],
-        "val_loss_note": "held-out pairs of the training folder; the first value is before training",
+        "val_loss_note": "held-out pairs of the training folder; the first is before training",
         "losses": [round(x, 4) for x in result.losses],
         "pairs": [{"name": p.name, "hash": p.hash} for p in trained],
         "held_out": [{"name": p.name, "hash": p.hash} for p in held],

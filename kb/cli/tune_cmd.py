@@ -37,9 +37,7 @@ from kb.cli import cli
     default=None,
     help="Article words the tasks see (default: the extractor's, ingest.extract.tasks).",
 )
-@click.option(
-    "--tasks", default="", help="Comma-separated tasks to train (default: all of them)."
-)
+@click.option("--tasks", default="", help="Comma-separated tasks to train (default: all of them).")
 @click.option("--holdout", type=int, default=10, show_default=True, help="Pairs held out.")
 @click.option("--limit", type=int, default=0, help="Train on the first N pairs only.")
 @click.option("--seed", type=int, default=1234, show_default=True, help="Random seed.")
