@@ -421,15 +421,19 @@ def test_exported_lora_on_q_and_k_matches_torch_in_llama_cpp(base: tuple, tmp_pa
     model = copy.deepcopy(model)
     torch.manual_seed(0)
     apply_lora(model, rank=4, alpha=4.0, targets=("q_proj", "k_proj"))
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if name.endswith("lora_b"):
-                param.normal_(0, 0.02)
     ids = list(
         tokenizer("The cooperative movement in small towns is", add_special_tokens=False)[
             "input_ids"
         ]
     )
+    base_torch = _torch_logits(base[0], ids)
+    with torch.no_grad():  # a random B, doubled until it moves the logits well
+        b_params = [p for name, p in model.named_parameters() if name.endswith("lora_b")]
+        for p in b_params:
+            p.normal_(0, 0.05)
+        while np.abs(_torch_logits(model, ids) - base_torch).max() < 3.0:
+            for p in b_params:
+                p.mul_(2.0)
     cfg = model.config
     kwargs = {"alpha": 4.0, "n_head": cfg.num_attention_heads, "n_head_kv": cfg.num_key_value_heads}
     good = write_adapter(tmp_path / "good.gguf", lora_weights(model), **kwargs)
@@ -438,8 +442,7 @@ def test_exported_lora_on_q_and_k_matches_torch_in_llama_cpp(base: tuple, tmp_pa
     base_logits = _llama_logits(_llama(path), ids)
     good_logits = _llama_logits(_llama(path, good), ids)
     bad_logits = _llama_logits(_llama(path, bad), ids)
-    delta_want = want - _torch_logits(base[0], ids)
-    assert np.abs(delta_want).max() > 1.0  # the LoRA changes the model a lot
+    delta_want = want - base_torch
     corr_good = np.corrcoef(delta_want, good_logits - base_logits)[0, 1]
     corr_bad = np.corrcoef(delta_want, bad_logits - base_logits)[0, 1]
     assert corr_good > 0.9, corr_good
@@ -555,3 +558,14 @@ def test_resume_continues_exactly(base: tuple, pairs_dir: Path, tmp_path: Path) 
         json.loads(once.with_suffix(".json").read_text())["losses"]
         == json.loads(twice.with_suffix(".json").read_text())["losses"]
     )
+
+
+def test_loss_curve_png(tmp_path: Path) -> None:
+    import struct
+
+    from ingest.tune.plot import _raster, running_mean
+
+    assert running_mean([1.0, 3.0, 5.0], window=2) == [1.0, 2.0, 4.0]
+    png = _raster([2.0, 1.5, 1.2, 1.0], [2.1, 1.1], 4, tmp_path / "loss.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert struct.unpack(">II", png[16:24]) == (720, 360)

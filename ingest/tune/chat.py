@@ -60,26 +60,34 @@ def gguf_metadata(path: Path) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=4)
+def _template(path: Path) -> Any:
+    import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    env = ImmutableSandboxedEnvironment(
+        loader=jinja2.BaseLoader(), trim_blocks=True, lstrip_blocks=True
+    )
+    return env.from_string(gguf_metadata(path)["chat_template"])
+
+
 def render_prompt(path: Path, chat: list[dict[str, str]]) -> str:
     """The chat rendered by the GGUF's template, as llama-cpp-python renders it."""
     import jinja2
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     meta = gguf_metadata(path)
 
     def raise_exception(message: str) -> None:
         raise jinja2.exceptions.TemplateError(message)
 
-    env = ImmutableSandboxedEnvironment(
-        loader=jinja2.BaseLoader(), trim_blocks=True, lstrip_blocks=True
-    )
-    template = env.from_string(meta["chat_template"])
-    return template.render(
-        messages=chat,
-        eos_token=meta["eos_token"],
-        bos_token=meta["bos_token"],
-        raise_exception=raise_exception,
-        add_generation_prompt=True,
+    return str(
+        _template(path).render(
+            messages=chat,
+            eos_token=meta["eos_token"],
+            bos_token=meta["bos_token"],
+            raise_exception=raise_exception,
+            add_generation_prompt=True,
+        )
     )
 
 

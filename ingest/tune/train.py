@@ -71,6 +71,7 @@ class TuneResult:
     """What a finished run reports."""
 
     steps: int
+    steps_per_epoch: int = 0
     losses: list[float] = field(default_factory=list)
     train_loss_per_epoch: list[float] = field(default_factory=list)
     val_loss_per_epoch: list[float] = field(default_factory=list)  # [before, after epoch 1...]
@@ -273,7 +274,7 @@ def tune(
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: _lr_factor(s, total, config.warmup)
     )
-    result = TuneResult(steps=total)
+    result = TuneResult(steps=total, steps_per_epoch=per_epoch)
     step = 0
     ckpt = checkpoint_path(output)
     fingerprint = _fingerprint(config, pairs)
@@ -437,6 +438,7 @@ def write_manifest(
         "config": {**asdict(config), "tasks": list(config.tasks)},
         "seed": config.seed,
         "steps": result.steps,
+        "steps_per_epoch": result.steps_per_epoch,
         "wall_seconds": round(result.seconds, 1),
         "device": device if device != "cpu" else f"cpu ({os.cpu_count()} cores)",
         "versions": {
