@@ -86,3 +86,13 @@ lint: setup
 
 clean:
 	rm -rf $(VENV) data/kb
+
+# The shipped LoRA adapter (issue 12): `signalkb tune` on ../shared/train, about an hour on
+# two shared cores; resumes from its checkpoint when interrupted. See docs/tune.md.
+TUNE_PAIRS ?= ../shared/train
+ADAPTER ?= data/adapters/smollm2-signalkb.gguf
+TUNE_ARGS ?= --steps 90 --holdout 8 --threads 1 --seed 1234
+
+tune: setup
+	$(PY) -m pip install --quiet torch==2.13.0 -e '.[tune]'
+	nice -n 5 $(VENV)/bin/signalkb tune $(TUNE_PAIRS) -o $(ADAPTER) $(TUNE_ARGS) --resume

@@ -110,4 +110,5 @@ from kb.cli import (  # noqa: E402, F401
     kb_cmds,
     query_cmds,
     serve_cmd,
+    tune_cmd,
 )
