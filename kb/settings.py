@@ -52,7 +52,17 @@ class Settings(BaseSettings):
     )
     model: str = Field(
         "smollm2",
-        description="GGUF model for llamacpp: a path, or a packaged one (smollm2, gemma3).",
+        description=(
+            "GGUF model for llamacpp: a packaged one (smollm2: tuned with the shipped LoRA "
+            "adapter; smollm2-base: without it; gemma3) or a path."
+        ),
+    )
+    adapter: str = Field(
+        "",
+        description=(
+            "LoRA adapter (llama.cpp GGUF, from `signalkb tune`) for the llamacpp model; "
+            "empty: the shipped one for smollm2; `none`: no adapter."
+        ),
     )
     openai_base_url: str = Field(
         "", description="Base URL of an OpenAI-compatible server (e.g. http://127.0.0.1:11434/v1)."

@@ -341,7 +341,7 @@ def base() -> tuple[object, object, Path]:
 
 
 def _llama(path: Path, lora: Path | None = None) -> object:
-    from ingest.extract.tuned import load_tuned_llama
+    from ingest.extract.adapters import load_tuned_llama
 
     return load_tuned_llama(path, lora, n_ctx=1024, n_threads=1, logits_all=True)
 

@@ -3,11 +3,15 @@
 Backends register by name in `BACKENDS` (the same way a user's own backend would):
 "llamacpp" (a local GGUF model, run in a child process; the default) and "openai" (any
 OpenAI-compatible server).
-`make_extractor(settings)` builds the configured one.
+`make_extractor(settings)` builds the configured one: `TunedExtractor` for a model with a
+LoRA adapter (the default: SmolLM2 with the shipped adapter), else `SLMExtractor`.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from ingest.extract.adapters import shipped_adapter
 from ingest.extract.base import (
     BACKENDS,
     ChatModel,
@@ -17,14 +21,26 @@ from ingest.extract.base import (
 )
 from ingest.extract.scripted import ScriptedChatModel, ScriptedExtractor
 from ingest.extract.slm import SLMExtractor
+from ingest.extract.tuned import TunedExtractor
 from kb.errors import BackendError
 from kb.settings import Settings
+
+
+def adapter_for(settings: Settings) -> Path | None:
+    """The LoRA adapter the llamacpp model runs with: the `adapter` setting, else the
+    shipped one for smollm2 (when this checkout has it); None for no adapter."""
+    if settings.adapter == "none" or settings.backend != "llamacpp":
+        return None
+    if settings.adapter:
+        return Path(settings.adapter).expanduser()
+    shipped = shipped_adapter()
+    return shipped if settings.model == "smollm2" and shipped.is_file() else None
 
 
 def _llamacpp(settings: Settings) -> ChatModel:
     from ingest.extract.llamaproc import LlamaProcessModel
 
-    return LlamaProcessModel(settings.model)
+    return LlamaProcessModel(settings.model, lora_path=adapter_for(settings))
 
 
 def _openai(settings: Settings) -> ChatModel:
@@ -52,8 +68,13 @@ def make_chat_model(settings: Settings) -> ChatModel:
 
 
 def make_extractor(settings: Settings) -> Extractor:
-    """An SLMExtractor over the configured backend, with the per-article time limit."""
-    return SLMExtractor(make_chat_model(settings), timeout=settings.extract_timeout)
+    """The extractor for the configured backend, with the per-article time limit: a
+    TunedExtractor when the model runs with a LoRA adapter (it learned the task formats),
+    else the SLMExtractor that asks an untuned model small questions."""
+    model = make_chat_model(settings)
+    if adapter_for(settings) is not None:
+        return TunedExtractor(model, timeout=settings.extract_timeout)
+    return SLMExtractor(model, timeout=settings.extract_timeout)
 
 
 __all__ = [
@@ -63,6 +84,8 @@ __all__ = [
     "Message",
     "SLMExtractor",
     "ScriptedChatModel",
+    "TunedExtractor",
+    "adapter_for",
     "ScriptedExtractor",
     "make_chat_model",
     "make_extractor",

@@ -65,10 +65,13 @@ def packaged_model_path(name: str) -> Path:
     raise BackendError("unknown packaged model (expected smollm2 or gemma3)", source=name)
 
 
+PACKAGED = ("smollm2", "smollm2-base", "gemma3")
+
+
 def resolve_model(model: str) -> Path:
     """A GGUF path for a model setting: a packaged name or a file path."""
-    if model in ("smollm2", "gemma3"):
-        return packaged_model_path(model)
+    if model in PACKAGED:
+        return packaged_model_path(model.removesuffix("-base"))
     return Path(model).expanduser()
 
 
@@ -84,7 +87,7 @@ def check_gguf(path: Path) -> None:
 
 def model_label(model: str, path: Path) -> str:
     """How a record names the model: the packaged name, or the GGUF file's name."""
-    return model if model in ("smollm2", "gemma3") else path.name
+    return model if model in PACKAGED else path.name
 
 
 def threads() -> int:

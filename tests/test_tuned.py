@@ -1,0 +1,159 @@
+"""The tuned extractor: task answers in, a grounded record out; and which extractor
+`make_extractor` builds for which model and adapter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.document import Document
+from ingest.extract import SLMExtractor, TunedExtractor, adapter_for, make_extractor
+from ingest.extract.base import Message
+from ingest.extract.scripted import ScriptedChatModel
+from ingest.extract.text import is_verbatim
+from kb.embed import MiniLMEmbedder
+from kb.errors import BackendError, ExtractionError
+from kb.settings import Settings
+
+ARTICLE = "\n\n".join(
+    (
+        "Small models move onto laptops",
+        "Engineers at a Dutch hospital now run a 3-billion-parameter language model on "
+        "ordinary laptops with llama.cpp, instead of sending patient notes to a cloud service. "
+        "The model was fine-tuned with LoRA on 2,000 discharge letters written by the "
+        "hospital's own doctors.",
+        "Privacy officers worry that summaries written by the model may still leak names when "
+        "notes are copied into email. Several other hospitals in the region have started to "
+        "test the same setup, and a regional health agency is drafting rules for models that "
+        "run on local hardware.",
+        "The team says the laptops answer in under two seconds, which is fast enough for ward "
+        "rounds.",
+    )
+)
+
+ANSWERS = {
+    "summary": (
+        "A Dutch hospital runs a small language model on laptops with llama.cpp rather than "
+        "a cloud service. It was fine-tuned with LoRA on discharge letters. Privacy officers "
+        "worry about leaked names. The model beat GPT-7 on 98% of benchmarks."
+    ),
+    "terms": (
+        "Keywords: small language models, llama.cpp, hospital, privacy\n"
+        "Themes: healthcare, local ai\nCategory: technology\nType: news"
+    ),
+    "signals": (
+        "Local language models in hospitals | Hospitals run fine-tuned language models on "
+        "laptops instead of cloud services. | From cloud services to local hardware | Local "
+        "models may become the norm in clinics | Privacy of patient notes | 5\n"
+        "Quantum chips in banking | Banks in Singapore adopt quantum chips for trading. | "
+        "From classic to quantum | Quantum trading | Speed | 4"
+    ),
+    "concerns": (
+        "Leaking patient names | Summaries written by the model may leak patient names when "
+        "copied into email. | 4"
+    ),
+    "behaviors": (
+        "Hospitals testing local models | Other hospitals in the region test the same "
+        "laptop setup. | 3"
+    ),
+    "issues": (
+        "Rules for local AI | A regional health agency drafts rules for models on local "
+        "hardware. | 3"
+    ),
+    "technologies": (
+        "LoRA | A method to fine-tune a language model on a small set of documents. | 4\n"
+        "January 2026 | The month of the pilot. | 2"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def embedder() -> MiniLMEmbedder:
+    """The real MiniLM: grounding is what these tests check."""
+    return MiniLMEmbedder()
+
+
+def scripted() -> ScriptedChatModel:
+    """A model that answers each task with its canned answer, whatever the order."""
+
+    def respond(messages: list[Message], _schema: object) -> str:
+        instruction = messages[-1].content.rsplit("Task:", 1)[1]
+        for task, answer in ANSWERS.items():
+            if _task_of(instruction) == task:
+                return answer
+        raise AssertionError(f"unexpected task: {instruction}")
+
+    return ScriptedChatModel(responder=respond)
+
+
+def _task_of(instruction: str) -> str:
+    from ingest.extract import tasks
+
+    return next(t.name for t in tasks.TASKS.values() if t.instruction in instruction)
+
+
+def document() -> Document:
+    return Document(source="local.md", url="file:local.md", title="", text=ARTICLE)
+
+
+def test_a_record_keeps_only_grounded_rows_with_verbatim_evidence(
+    embedder: MiniLMEmbedder,
+) -> None:
+    extractor = TunedExtractor(scripted(), embedder=embedder)
+    article = extractor.extract(document())
+    assert article.title == "Small models move onto laptops"
+    assert "GPT-7" not in article.summary and "98%" not in article.summary
+    assert "llama.cpp" in article.summary
+    assert [s.name for s in article.signals] == ["Local language models in hospitals"]
+    assert article.concerns[0].name == "Leaking patient names"
+    assert article.behaviors and article.issues
+    for _, _, item in article.all_items():
+        assert is_verbatim(item.evidence, ARTICLE), item.evidence
+    names = [t.name for t in article.technologies]
+    assert "LoRA" in names and "January 2026" not in names
+    assert "llama.cpp" in names, "a technology the article names is added when the model misses it"
+    assert article.keywords[:2] == ["small language models", "llama.cpp"]
+    assert (article.category, article.type) == ("technology", "news")
+    assert not article.incomplete
+    report = extractor.last_report
+    assert report.summary_sentences_dropped == 1
+    assert report.rows_dropped == {"foreign_terms": 2}  # the quantum signal, "January 2026"
+    assert report.technologies_added >= 1
+
+
+def test_junk_answers_give_a_valid_incomplete_record(embedder: MiniLMEmbedder) -> None:
+    model = ScriptedChatModel(responder=lambda _m, _s: "I cannot help with that.")
+    article = TunedExtractor(model, embedder=embedder).extract(document())
+    assert article.incomplete
+    assert not article.summary and not article.keywords
+    # Only the technologies the article itself names, each quoting where it is named.
+    assert {kind for kind, _, _ in article.all_items()} <= {"technologies"}
+
+
+def test_an_empty_article_is_an_extraction_error(embedder: MiniLMEmbedder) -> None:
+    empty = Document(source="e.md", url="file:e.md", title="t", text="  ")
+    with pytest.raises(ExtractionError, match="no text"):
+        TunedExtractor(scripted(), embedder=embedder).extract(empty)
+
+
+def fake_adapter(tmp_path: Path) -> Path:
+    path = tmp_path / "mine.gguf"
+    path.write_bytes(b"GGUF" + bytes(64))
+    return path
+
+
+def test_make_extractor_picks_the_tuned_path_only_with_an_adapter(tmp_path: Path) -> None:
+    mine = fake_adapter(tmp_path)
+    tuned = make_extractor(Settings(model="smollm2", adapter=str(mine)))
+    assert isinstance(tuned, TunedExtractor)
+    assert tuned.model.model_id == "llamacpp:smollm2+mine"
+    assert isinstance(make_extractor(Settings(model="smollm2-base")), SLMExtractor)
+    assert isinstance(make_extractor(Settings(model="smollm2", adapter="none")), SLMExtractor)
+    assert adapter_for(Settings(model="gemma3")) is None
+    assert adapter_for(Settings(backend="openai", adapter=str(mine))) is None
+
+
+def test_a_missing_adapter_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(BackendError, match="model file not found"):
+        make_extractor(Settings(adapter=str(tmp_path / "missing.gguf")))
