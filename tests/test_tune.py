@@ -480,7 +480,7 @@ def test_tune_a_few_steps_then_llama_cpp_agrees_with_torch(
     logs: list[str] = []
     result = tune(config, log=logs.append, model_and_tokenizer=(tuned, tokenizer))
     assert len(result.losses) == 3
-    assert len(result.val_loss_per_epoch) == 2  # before, after
+    assert len(result.val_loss_per_epoch) == 3  # before, after epoch 1 (2 pairs), at the end
     assert any("held-out loss" in line for line in logs)
     meta, tensors = read_adapter(out)
     assert meta["adapter.lora.alpha"] == 8.0
@@ -569,3 +569,18 @@ def test_loss_curve_png(tmp_path: Path) -> None:
     png = _raster([2.0, 1.5, 1.2, 1.0], [2.1, 1.1], 4, tmp_path / "loss.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert struct.unpack(">II", png[16:24]) == (720, 360)
+
+
+def test_cli_tune_is_registered_and_checks_its_tasks(pairs_dir: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+
+    runner = CliRunner()
+    help_text = runner.invoke(cli, ["tune", "--help"], catch_exceptions=False).output
+    assert "Example usage:" in help_text and "--resume" in help_text
+    out = tmp_path / "a.gguf"
+    result = runner.invoke(cli, ["tune", str(pairs_dir), "-o", str(out), "--tasks", "poems"])
+    assert result.exit_code == 2
+    assert "unknown task 'poems'" in result.output
+    assert not out.exists()

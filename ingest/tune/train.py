@@ -76,6 +76,7 @@ class TuneResult:
     train_loss_per_epoch: list[float] = field(default_factory=list)
     val_loss_per_epoch: list[float] = field(default_factory=list)  # [before, after epoch 1...]
     seconds: float = 0.0
+    seen: list[str] = field(default_factory=list)  # names of the pairs the steps used
 
 
 def build_example(name: str, tasks: list[TaskTokens]) -> Example:
@@ -182,6 +183,15 @@ def _order(n: int, epoch: int, seed: int) -> list[int]:
 
     generator = torch.Generator().manual_seed(seed * 1000 + epoch)
     return torch.randperm(n, generator=generator).tolist()
+
+
+def seen_examples(names: list[str], total: int, seed: int) -> list[str]:
+    """The names of the examples `total` steps go through (each once, in first-seen order)."""
+    seen: dict[str, None] = {}
+    for step in range(total):
+        epoch, at = divmod(step, len(names))
+        seen.setdefault(names[_order(len(names), epoch, seed)[at]], None)
+    return list(seen)
 
 
 def _lr_factor(step: int, total: int, warmup: int) -> float:
@@ -350,6 +360,7 @@ def tune(
         n_head_kv=getattr(cfg, "num_key_value_heads", None) or cfg.num_attention_heads,
     )
     result.seconds = time.monotonic() - started
+    result.seen = seen_examples([e.name for e in train_examples], total, config.seed)
     write_manifest(output, config, result, pairs, held_pairs, train_pairs, model_path, device)
     say(f"wrote {output} ({output.stat().st_size / 1e6:.1f} MB) in {result.seconds:.0f} s")
     return result
@@ -451,6 +462,8 @@ def write_manifest(
         "val_loss_note": "held-out pairs of the training folder; the first is before training",
         "losses": [round(x, 4) for x in result.losses],
         "pairs": [{"name": p.name, "hash": p.hash} for p in trained],
+        "pairs_note": "the training pairs; pairs_seen: those the steps went through",
+        "pairs_seen": sorted(result.seen),
         "held_out": [{"name": p.name, "hash": p.hash} for p in held],
         "pairs_total": len(pairs),
     }
