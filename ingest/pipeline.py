@@ -19,7 +19,6 @@ back "unchanged".
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections import deque
@@ -325,7 +324,7 @@ def _finish(
     except SignalKBError as exc:
         return Outcome(source, "failed", message=exc.message)
     except Exception as exc:  # one broken article never aborts a batch
-        if os.environ.get("SIGNALKB_RAISE_ERRORS"):
+        if settings.raise_errors:
             raise
         return Outcome(source, "failed", message=f"unexpected error: {type(exc).__name__}: {exc}")
     resolve_failure(settings.home, source)

@@ -7,7 +7,6 @@ them all and a test keeps it in step with this file.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
@@ -65,9 +64,8 @@ class Settings(BaseSettings):
         0.5, description="Seconds between two requests to the same host in a batch."
     )
     token: str = Field("", description="Token the web UI requires when bound beyond 127.0.0.1.")
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The settings of this process, read once from the environment."""
-    return Settings()
+    raise_errors: bool = Field(
+        False,
+        description="Raise errors with their traceback instead of a one-line message (CLI) "
+        "or a failed source (ingest).",
+    )

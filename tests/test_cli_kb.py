@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 
-from kb.cli import cli
 from kb.embed import MiniLMEmbedder
 from kb.store import Store
+from signalkb.cli import cli
 from tests.kb_fixtures import make_article
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from kb.cli import cli
+from signalkb.cli import cli
 from tests.conftest import PAGES
 
 pytestmark = pytest.mark.slow

@@ -3,8 +3,9 @@
 A real 127.0.0.1 server and a real chromadb in tmp_path. The extractor is the scripted
 echo fake (these tests are about the code around the model; the real SLM is exercised by
 tests/test_end_to_end.py), and the in-process CLI tests embed with the hash embedder so
-that they need no model load. The kill test runs `python -m tests.ingest_fixtures`: the
-real `signalkb` CLI with those two fakes swapped in (see `run_cli_with_echo_extractor`).
+that they need no model load (`tests.fakes.FAKES`, given to the CLI through
+`signalkb.compose.Parts`). The kill test runs `python -m tests.ingest_fixtures`: the real
+`signalkb` CLI with those two fakes swapped in (see `run_cli_with_echo_extractor`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import kb.cli.ingest_cmds  # noqa: F401  (registers the commands under test)
 from ingest.dedup import distance, resemblance, simhash
 from ingest.extract.scripted import ScriptedExtractor
 from ingest.pipeline import (
@@ -31,12 +31,13 @@ from ingest.pipeline import (
     load_failures,
 )
 from ingest.urls import normalize_url
-from kb.cli import cli
 from kb.embed import HashEmbedder
 from kb.records import article_id_for
 from kb.settings import Settings
 from kb.store import Store
+from signalkb.cli import cli
 from tests import ingest_fixtures
+from tests.fakes import FAKES
 from tests.ingest_fixtures import (
     CANONICAL,
     PARAGRAPHS,
@@ -77,14 +78,12 @@ def store(settings: Settings) -> Store:
 
 @pytest.fixture
 def cli_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """In-process CLI runs use the echo extractor and the hash embedder."""
-    monkeypatch.setattr("ingest.extract.make_extractor", lambda settings: ScriptedExtractor())
-    monkeypatch.setattr("kb.store.MiniLMEmbedder", HashEmbedder)
+    """In-process CLI runs fetch without a politeness delay."""
     monkeypatch.setenv("SIGNALKB_HOST_DELAY", "0")
 
 
 def run(*args: object) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False, obj=FAKES)
     return result.exit_code, result.stdout, result.stderr
 
 

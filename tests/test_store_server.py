@@ -14,10 +14,10 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from kb.cli import cli
 from kb.embed import MiniLMEmbedder
 from kb.search import search
 from kb.store import Store
+from signalkb.cli import cli
 from tests.kb_fixtures import make_article
 
 pytestmark = pytest.mark.slow

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from kb.cli import Context, cli
-from kb.cli.kb_cmds import DateOrAge
 from kb.export import EXPORT_KINDS, FORMATS
+from signalkb.cli import Context, cli
+from signalkb.cli.options import DateOrAge
 
 
 @cli.command()

@@ -7,10 +7,10 @@ from datetime import date
 
 import click
 
-from kb.cli import Context, cli
-from kb.cli.kb_cmds import DateOrAge
 from kb.markdown import record_markdown
 from kb.records import KINDS
+from signalkb.cli import Context, cli
+from signalkb.cli.options import DateOrAge
 
 
 @cli.command("list")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,38 +21,10 @@ from ingest.pipeline import (
     source_key,
 )
 from ingest.sources import load_document
-from kb.cli import Context, cli
 from kb.errors import SignalKBError
-from kb.records import Article
 from kb.settings import Settings
-
-
-class LazyExtractor:
-    """Builds the real extractor (and loads its model) only when an article needs it."""
-
-    def __init__(self, factory: Callable[[], Any]) -> None:
-        self._factory = factory
-        self._extractor: Any = None
-        self._error: SignalKBError | None = None
-
-    def extract(self, document: Document) -> Article:
-        """Extract with the real extractor, building it on first use."""
-        if self._error is not None:
-            raise self._error
-        if self._extractor is None:
-            try:
-                self._extractor = self._factory()
-            except SignalKBError as exc:
-                self._error = exc
-                raise
-        article: Article = self._extractor.extract(document)
-        return article
-
-
-def _settings(ctx: Context, allow_private: bool) -> Settings:
-    return ctx.settings.model_copy(
-        update={"allow_private": allow_private or ctx.settings.allow_private}
-    )
+from signalkb.cli import Context, cli
+from signalkb.cli.options import allow_private_option, with_private
 
 
 def _echo_outcome(outcome: Outcome) -> None:
@@ -78,11 +49,9 @@ def run_batch(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from ingest.extract import make_extractor
-
     console = Console(stderr=True, force_terminal=progress or None)
     show = len(sources) > 1 and (progress if progress is not None else console.is_terminal)
-    extractor = LazyExtractor(lambda: make_extractor(settings))
+    extractor = ctx.parts.lazy_extractor(settings)
     with Progress(
         TextColumn("ingesting"),
         BarColumn(),
@@ -148,12 +117,7 @@ def _expand_listings(
 @click.option("--sitemap", "sitemaps", multiple=True, help="Ingest every URL of an XML sitemap.")
 @click.option("--retry-failed", is_flag=True, help="Retry the sources in the failures log.")
 @click.option("--force", is_flag=True, help="Re-extract articles that are stored and unchanged.")
-@click.option(
-    "--allow-private",
-    is_flag=True,
-    envvar="SIGNALKB_ALLOW_PRIVATE",
-    help="Fetch private and loopback addresses.",
-)
+@allow_private_option
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 64),
@@ -195,7 +159,7 @@ def ingest(
     from ingest.feeds import read_url_list
     from ingest.files import expand_directories
 
-    settings = _settings(ctx, allow_private)
+    settings = with_private(ctx.settings, allow_private)
     if concurrency:
         settings = settings.model_copy(update={"concurrency": concurrency})
     all_sources = expand_directories(sources)
@@ -225,12 +189,7 @@ def ingest(
 @cli.command()
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input per line.")
-@click.option(
-    "--allow-private",
-    is_flag=True,
-    envvar="SIGNALKB_ALLOW_PRIVATE",
-    help="Fetch private and loopback addresses.",
-)
+@allow_private_option
 @click.pass_obj
 def text(ctx: Context, sources: tuple[str, ...], as_json: bool, allow_private: bool) -> None:
     """Print the main text and metadata ingest would keep, storing nothing.
@@ -243,7 +202,7 @@ def text(ctx: Context, sources: tuple[str, ...], as_json: bool, allow_private: b
         \b
         signalkb text https://example.com/post --json
     """
-    settings = _settings(ctx, allow_private)
+    settings = with_private(ctx.settings, allow_private)
     failed = False
     for source in sources:
         try:
@@ -332,12 +291,7 @@ _SEEN_KEPT = 5000  # entries remembered per feed
 @click.argument("feeds", nargs=-1, required=True)
 @click.option("--interval", default=900.0, show_default=True, help="Seconds between two checks.")
 @click.option("--once", is_flag=True, help="Check each feed once, then exit.")
-@click.option(
-    "--allow-private",
-    is_flag=True,
-    envvar="SIGNALKB_ALLOW_PRIVATE",
-    help="Fetch private and loopback addresses.",
-)
+@allow_private_option
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar.")
 @click.pass_obj
 def watch(
@@ -360,7 +314,7 @@ def watch(
     """
     from ingest.feeds import listing_urls
 
-    settings = _settings(ctx, allow_private)
+    settings = with_private(ctx.settings, allow_private)
     home = settings.home
     while True:
         state = _watch_state(home)

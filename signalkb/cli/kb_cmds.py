@@ -4,38 +4,16 @@ knowledge base and reading it as a whole."""
 from __future__ import annotations
 
 import json
-import re
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
-from typing import Any
 
 import click
 from pydantic import ValidationError
 
-from kb.cli import Context, cli
 from kb.errors import StoreError
 from kb.records import KINDS, Article
-
-_AGE = re.compile(r"^(\d+)([dwmy])$")
-_AGE_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
-
-
-class DateOrAge(click.ParamType):
-    """A date (YYYY-MM-DD) or an age before today (7d, 2w, 3m, 1y)."""
-
-    name = "date"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
-        """Parse the option's value into a date."""
-        if isinstance(value, date):
-            return value
-        text = str(value).strip().lower()
-        if match := _AGE.match(text):
-            return date.today() - timedelta(days=int(match[1]) * _AGE_DAYS[match[2]])
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            self.fail(f"{value!r} is neither YYYY-MM-DD nor an age like 7d", param, ctx)
+from signalkb.cli import Context, cli
+from signalkb.cli.options import DateOrAge
 
 
 @cli.command("import")

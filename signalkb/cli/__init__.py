@@ -1,0 +1,97 @@
+"""The `signalkb` command line: one click group, one module per command group.
+
+Domain errors become one clear line and a non-zero exit here, in one place; set
+`SIGNALKB_RAISE_ERRORS=1` (the `raise_errors` setting) to see the traceback instead.
+Options that a setting also covers are not read from the environment here: `Settings`
+reads `SIGNALKB_*` once, and an option given on the command line overrides it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kb.errors import SignalKBError
+from kb.settings import Settings
+from kb.store import Store
+from signalkb.compose import Parts
+
+
+class Context:
+    """What every command shares: the settings, the parts and a lazily opened store."""
+
+    def __init__(self, settings: Settings, parts: Parts) -> None:
+        self.settings = settings
+        self.parts = parts
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        """The knowledge base, opened on first use."""
+        if self._store is None:
+            self._store = self.parts.open_store(self.settings)
+        return self._store
+
+
+class SignalKBGroup(click.Group):
+    """A click group that turns signalkb's errors into one line on stderr."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SignalKBError as exc:
+            settings = getattr(ctx.obj, "settings", None)
+            if settings is not None and settings.raise_errors:
+                raise
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=SignalKBGroup)
+@click.option(
+    "--kb",
+    "home",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Knowledge base directory (default: $SIGNALKB_HOME or data/kb).",
+)
+@click.option("--chroma-url", default=None, help="Use a chroma server.")
+@click.option("--backend", default=None, help="Extractor backend: llamacpp (default) or openai.")
+@click.option(
+    "--model", default=None, help="GGUF model for llamacpp: smollm2 (default), gemma3 or a path."
+)
+@click.version_option(package_name="signalkb")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    home: Path | None,
+    chroma_url: str | None,
+    backend: str | None,
+    model: str | None,
+) -> None:
+    """signalkb: track signals and trends in AI writing.
+
+    Articles in (URLs, feeds, files), records out (summary, keywords and the signals,
+    concerns, behaviors, technologies and issues each article gives evidence of),
+    stored for semantic search, trends and export.
+    """
+    given = {"home": home, "chroma_url": chroma_url, "backend": backend, "model": model}
+    parts = ctx.obj if isinstance(ctx.obj, Parts) else Parts()
+    ctx.obj = Context(Settings(**{k: v for k, v in given.items() if v is not None}), parts)
+
+
+def main(parts: Parts | None = None) -> None:
+    """Console-script entry point; `parts` swaps in other parts (tests' fakes)."""
+    sys.exit(cli.main(obj=parts))
+
+
+# Each command module adds its commands to `cli` when imported; they import `cli` from here.
+from signalkb.cli import (  # noqa: E402, F401
+    eval_cmd,
+    export_cmds,
+    ingest_cmds,
+    kb_cmds,
+    query_cmds,
+    serve_cmd,
+)
