@@ -4,7 +4,7 @@
 date); `render` writes it as csv, xlsx, parquet, json or md; `read_frame` reads a csv, xlsx,
 parquet, json or md table back to the same frame. `export_bytes` adds the two whole-record
 exports of `--kind all`: json (the backup `signalkb import` reads) and md (each record in
-the layout of RECORD-FORMAT.md).
+the layout of docs/record-format.md).
 
 csv and xlsx are safe to open in a spreadsheet: a text cell that a spreadsheet would run
 as a formula (starting with = + - @ tab or CR) is prefixed with a quote, as is one already
@@ -288,7 +288,7 @@ def export_bytes(
 ) -> bytes:
     """An export as the CLI writes it: `render(export_frame(...))`, except for `--kind all`
     in json (every whole record: the backup `signalkb import` reads) and md (every record
-    in the RECORD-FORMAT layout, newest first)."""
+    in the layout of docs/record-format.md, newest first)."""
     if kind == "all" and fmt in ("json", "md"):
         articles = [
             a for a in store.list_articles() if not since or (a.published and a.published >= since)

@@ -6,7 +6,8 @@ row's vector in one float32 matrix and its filterable fields (kind, relevancy, d
 article, the article's themes and technologies) in numpy columns, so a filter is a boolean
 mask and a search is one matrix-vector product over the rows that pass. It also holds the
 BM25 keyword index, rebuilt lazily after writes. The store loads it on first use and keeps
-it in step with its own writes; another process's writes are noticed by a generation mark.
+it in step with its own writes; another process's writes are noticed in the store's write
+journal.
 """
 
 from __future__ import annotations

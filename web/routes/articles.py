@@ -1,4 +1,4 @@
-"""The article page: one record in the layout of RECORD-FORMAT.md."""
+"""The article page: one record in the layout of docs/record-format.md."""
 
 from __future__ import annotations
 
