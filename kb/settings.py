@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     openai_api_key: str = Field("", description="API key for the OpenAI-compatible server.")
     extract_timeout: float = Field(300.0, description="Seconds one article's extraction may take.")
     concurrency: int = Field(4, description="URLs fetched at once in a batch.")
+    max_listing_entries: int = Field(
+        200, description="New articles taken from one feed or sitemap per run; 0: all."
+    )
     host_delay: float = Field(
         0.5, description="Seconds between two requests to the same host in a batch."
     )

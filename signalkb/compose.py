@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ingest.document import Document
-from ingest.extract import Extractor, make_extractor
+from ingest.extract import Extractor, SLMExtractor, make_extractor
 from kb.embed import Embedder, MiniLMEmbedder
 from kb.errors import SignalKBError
 from kb.records import Article
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 EmbedderFactory = Callable[[Settings], Embedder]
-ExtractorFactory = Callable[[Settings], Extractor]
+ExtractorFactory = Callable[[Settings, Embedder], Extractor]
 MINILM = "kb.embed:MiniLMEmbedder"
 
 
@@ -46,6 +46,18 @@ def minilm_processes(settings: Settings) -> Embedder:
     queries = ProcessEmbedder(MINILM, name=name, dim=dim)
     bulk = ProcessEmbedder(MINILM, name=name, dim=dim, nice=INGEST_NICE)
     return BatchingEmbedder(queries, bulk=bulk)
+
+
+def configured_extractor(settings: Settings, embedder: Embedder) -> Extractor:
+    """The configured extractor (`ingest.extract.make_extractor`), embedding with `embedder`.
+
+    The extractor gets the store's embedder so that a process holds one MiniLM: under
+    `serve` that is the child processes, and ingest jobs load no model of their own.
+    """
+    extractor = make_extractor(settings)
+    if isinstance(extractor, SLMExtractor):
+        extractor.embedder = embedder
+    return extractor
 
 
 class LazyExtractor:
@@ -76,21 +88,21 @@ class Parts:
     Attributes:
         embedder: the embedder of a store opened by the CLI.
         server_embedder: the embedder of the store `signalkb serve` opens.
-        extractor: the extractor of ingest (built on first use).
+        extractor: the extractor of ingest (built on first use), given the store's embedder.
     """
 
     embedder: EmbedderFactory = minilm
     server_embedder: EmbedderFactory = minilm_processes
-    extractor: ExtractorFactory = make_extractor
+    extractor: ExtractorFactory = configured_extractor
 
     def open_store(self, settings: Settings, *, server: bool = False) -> Store:
         """The knowledge base at `settings.home` (or on `settings.chroma_url`)."""
         embedder = (self.server_embedder if server else self.embedder)(settings)
         return Store(settings.home, embedder=embedder, chroma_url=settings.chroma_url)
 
-    def lazy_extractor(self, settings: Settings) -> LazyExtractor:
+    def lazy_extractor(self, settings: Settings, embedder: Embedder) -> LazyExtractor:
         """The extractor, built when the first article needs it."""
-        return LazyExtractor(lambda: self.extractor(settings))
+        return LazyExtractor(lambda: self.extractor(settings, embedder))
 
     def web_app(
         self, settings: Settings, *, store: Store | None = None, warm_up: bool = False
@@ -114,6 +126,6 @@ class Parts:
         return create_app(
             settings,
             store_factory=open_store,
-            extractor_factory=lambda: self.extractor(settings),
+            extractor_factory=lambda opened: self.extractor(settings, opened.embedder),
             warm_up=warm_up,
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ingest.extract.scripted import ScriptedExtractor
-from kb.embed import HashEmbedder
+from kb.embed import Embedder, HashEmbedder
 from kb.settings import Settings
 from signalkb.compose import Parts
 
@@ -13,7 +13,7 @@ def hash_embedder(settings: Settings) -> HashEmbedder:
     return HashEmbedder()
 
 
-def echo_extractor(settings: Settings) -> ScriptedExtractor:
+def echo_extractor(settings: Settings, embedder: Embedder) -> ScriptedExtractor:
     """The scripted echo extractor, whatever the settings."""
     return ScriptedExtractor()
 

@@ -471,7 +471,7 @@ def run_cli_with_echo_extractor() -> None:
             time.sleep(delay)
             return super().extract(document)
 
-    parts = Parts(extractor=lambda settings: SlowEcho())
+    parts = Parts(extractor=lambda settings, embedder: SlowEcho())
     if os.environ.get("SIGNALKB_TEST_HASH_EMBEDDER"):
         parts = Parts(embedder=hash_embedder, extractor=parts.extractor)
     main(parts)

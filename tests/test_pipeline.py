@@ -24,12 +24,10 @@ from click.testing import CliRunner
 
 from ingest.dedup import distance, resemblance, simhash
 from ingest.extract.scripted import ScriptedExtractor
-from ingest.pipeline import (
-    HostThrottle,
-    ingest_batch,
-    ingest_source,
-    load_failures,
-)
+from ingest.failures import load_failures
+from ingest.pipeline import HostThrottle, ingest_batch
+from ingest.runner import Event, Request
+from ingest.runner import run as run_ingest
 from ingest.urls import normalize_url
 from kb.embed import HashEmbedder
 from kb.records import article_id_for
@@ -88,9 +86,10 @@ def run(*args: object) -> tuple[int, str, str]:
 
 
 def one(server: FixtureServer, path: str, store: Store, settings: Settings, **kw: bool):  # noqa: ANN201
-    return ingest_source(
-        server.url(path), store=store, extractor=ScriptedExtractor(), settings=settings, **kw
+    summary = ingest_batch(
+        [server.url(path)], store=store, extractor=ScriptedExtractor(), settings=settings, **kw
     )
+    return summary.outcomes[0]
 
 
 # ---- duplicates ---------------------------------------------------------------------
@@ -180,6 +179,31 @@ def test_batch_goes_on_after_failures_and_logs_them(
         sources[1]: "HTTP 410 Gone",
         sources[2]: "not an article: content type image/png",
     }
+
+
+def test_run_reports_every_stage_and_caps_a_listing(
+    ingest_server: FixtureServer, store: Store, settings: Settings
+) -> None:
+    paths = article_routes(ingest_server, 4)
+    ingest_server.routes["/run.xml"] = page(rss(ingest_server, paths[1:]), "application/rss+xml")
+    feed, first = ingest_server.url("/run.xml"), ingest_server.url(paths[0])
+    events: list[Event] = []
+    capped = settings.model_copy(update={"max_listing_entries": 2})
+    summary = run_ingest(
+        Request(sources=(first,), listings=(feed, ingest_server.url("/gone"))),
+        store=store,
+        extractor=ScriptedExtractor(),
+        settings=capped,
+        on_event=events.append,
+    )
+    assert [o.status for o in summary.outcomes] == ["failed", "ingested", "ingested", "ingested"]
+    listed = next(e for e in events if e.stage == "listed")
+    assert (listed.source, listed.listed, len(listed.found)) == (feed, 3, 2)
+    started = next(e for e in events if e.stage == "started")
+    assert started.found == (first, *listed.found)
+    stages = [e.stage for e in events if e.source == first]
+    assert stages == ["extracting", "storing", "done"]
+    assert [f["source"] for f in load_failures(settings.home)] == [ingest_server.url("/gone")]
 
 
 def test_host_delay_spaces_requests_to_one_host(

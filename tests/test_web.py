@@ -538,7 +538,9 @@ def test_an_unexpected_error_is_a_friendly_500_without_traceback(tmp_path: Path)
         raise RuntimeError("disk on fire at /secret/path")
 
     app = create_app(
-        Settings(home=tmp_path), store_factory=broken_store, extractor_factory=ScriptedExtractor
+        Settings(home=tmp_path),
+        store_factory=broken_store,
+        extractor_factory=lambda store: ScriptedExtractor(),
     )
     with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as local:
         response = local.get("/search", params={"q": "x"})

@@ -150,7 +150,7 @@ def app_for(
     extractor: Callable[[], Extractor] = ScriptedExtractor,
 ) -> FastAPI:
     """The app over an already opened store; ingest jobs extract with `extractor()`."""
-    parts = Parts(extractor=lambda settings: extractor())
+    parts = Parts(extractor=lambda settings, embedder: extractor())
     return parts.web_app(settings or Settings(home=store.home), store=store)
 
 

@@ -66,7 +66,8 @@ def create_app(
         settings: signalkb's settings.
         store_factory: opens the store, on first use (`signalkb.compose.Parts.web_app`
             gives one whose embedder runs in child processes).
-        extractor_factory: builds the extractor ingest jobs use, on first use.
+        extractor_factory: builds the extractor ingest jobs use, on first use, from the
+            app's store (whose embedder it shares).
         warm_up: at start, open the store and load the model in the background (for a
             server, so that the first search is quick).
 

@@ -111,7 +111,7 @@ def eval_command(
         raise click.ClickException(f"{directory}: no NN_article.md files")
     out = out or settings.home / "eval" / time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
-    extractor = ctx.parts.extractor(settings)
+    extractor = ctx.parts.extractor(settings, ctx.parts.embedder(settings))
     results: list[EvalRow] = []
     for path in articles:
         nn = path.name.split("_")[0]
