@@ -197,7 +197,8 @@ def run_size(n_rows: int, n_queries: int) -> dict[str, Any]:
         rss_before = rss_mb()
         start = time.perf_counter()
         store = Store(Path(tmp) / "kb", embedder=embedder)  # type: ignore[arg-type]
-        assert len(store.index) == n_rows
+        with store.reading() as index:
+            assert len(index) == n_rows
         out["load_s"] = time.perf_counter() - start
         out["index_mb"] = rss_mb() - rss_before
         start = time.perf_counter()

@@ -20,7 +20,7 @@ from typing import Literal
 
 import pandas as pd
 
-from kb.index import date_int
+from kb.index import RowIndex, date_int
 from kb.markdown import record_markdown
 from kb.records import ITEM_TYPES, KINDS, Article, Kind
 from kb.store import Store
@@ -40,8 +40,9 @@ def item_columns(kind: Kind) -> list[str]:
     return [*fields, "relevancy", "evidence", *ARTICLE_COLUMNS]
 
 
-def _kind_frame(store: Store, kind: Kind, min_relevancy: int, since: date | None) -> pd.DataFrame:
-    index = store.index
+def _kind_frame(
+    index: RowIndex, kind: Kind, min_relevancy: int, since: date | None
+) -> pd.DataFrame:
     slots = index.live_slots(kind)
     slots = slots[index.relevancy[slots] >= min_relevancy]
     if since is not None:
@@ -117,16 +118,16 @@ def export_frame(
     """
     if kind == "articles":
         return _articles_frame(store, since)
-    with store.reading():  # one consistent view of the rows, even while others write
-        return _rows_frame(store, kind, min_relevancy, since)
+    with store.reading() as index:  # one consistent view of the rows, even while others write
+        return _rows_frame(index, kind, min_relevancy, since)
 
 
-def _rows_frame(store: Store, kind: str, min_relevancy: int, since: date | None) -> pd.DataFrame:
+def _rows_frame(index: RowIndex, kind: str, min_relevancy: int, since: date | None) -> pd.DataFrame:
     if kind == "all":
         frames = [
-            _kind_frame(store, k, min_relevancy, since).assign(kind=k)
+            _kind_frame(index, k, min_relevancy, since).assign(kind=k)
             for k in KINDS
-            if store.index.live_slots(k).size
+            if index.live_slots(k).size
         ]
         columns = ["kind", *dict.fromkeys(c for k in KINDS for c in item_columns(k))]
         if not frames:
@@ -135,7 +136,7 @@ def _rows_frame(store: Store, kind: str, min_relevancy: int, since: date | None)
         return _typed(frame[columns])
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; choose one of {', '.join(EXPORT_KINDS)}")
-    return _kind_frame(store, kind, min_relevancy, since)  # type: ignore[arg-type]
+    return _kind_frame(index, kind, min_relevancy, since)  # type: ignore[arg-type]
 
 
 def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:

@@ -143,19 +143,5 @@ def similar_articles(store: Store, article_id: str, limit: int = 5) -> list[tupl
     vectors = store.article_vectors([article_id])
     if article_id not in vectors:
         raise NotFoundError("no article with this id", source=article_id)
-    total = store.articles.count()
-    if total <= 1:
-        return []
-    found = store.articles.query(
-        query_embeddings=[vectors[article_id].tolist()],
-        n_results=min(limit + 1, total),
-        include=["metadatas", "distances"],
-    )
-    out = [
-        (Article.model_validate_json(str(meta["record"])), 1.0 - float(dist))
-        for aid, meta, dist in zip(
-            found["ids"][0], found["metadatas"][0], found["distances"][0], strict=True
-        )
-        if aid != article_id
-    ]
-    return out[:limit]
+    found = store.nearest_articles(vectors[article_id], limit + 1)
+    return [(a, score) for a, score in found if a.id != article_id][:limit]

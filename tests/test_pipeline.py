@@ -485,7 +485,7 @@ def test_batch_killed_half_way_finishes_on_restart(
     articles = store.list_articles()
     assert len(articles) == 8
     assert len({a.url for a in articles}) == 8
-    row_owners = {m["article_id"] for m in store.rows.get(include=["metadatas"])["metadatas"]}
+    row_owners = {m["article_id"] for m in store._cols.rows.get(include=["metadatas"])["metadatas"]}
     assert row_owners == {a.id for a in articles}  # no orphan rows of a half-written article
     assert store.count()["rows"] == sum(sum(1 for _ in a.all_items()) for a in articles)
     assert all(any(a.all_items()) for a in articles)

@@ -36,7 +36,8 @@ def _warm_up(state: AppState) -> None:
     """Open the store, load its row index and the embedding model before the first search."""
     try:
         state.store.embedder.embed(["warm up"])
-        _ = state.store.index
+        with state.store.reading():
+            pass
     except Exception:  # the first request will meet the same error and show it
         log.warning("could not open the knowledge base at start", exc_info=True)
 

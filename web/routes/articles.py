@@ -36,11 +36,11 @@ def article_page(request: Request, article_id: str, store: StoreDep) -> Response
 @router.get("/api/rows/{item_id}", summary="One row and the rows closest to it in meaning")
 def row_page(request: Request, item_id: str, store: StoreDep) -> Response:
     """A row of a table, its article, and similar rows from every article."""
-    index = store.index
-    at = index.pos.get(item_id)
-    if at is None:
+    with store.reading() as index:
+        at = index.pos.get(item_id)
+        row = index.item(at) if at is not None else None
+    if row is None:
         raise HTTPException(404, "No row with this id.")
-    row = index.item(at)
     context = {
         "row": stored_row(row),
         "columns": columns(row.kind),

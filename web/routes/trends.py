@@ -53,8 +53,8 @@ def trend_summary(trend: Trend) -> dict[str, Any]:
 
 def relevancy_counts(store: Store, kind: Kind) -> list[tuple[str, int]]:
     """How many rows of a kind have each relevancy, 1 to 5."""
-    index = store.index
-    counts = Counter(int(r) for r in index.relevancy[index.live_slots(kind)])
+    with store.reading() as index:
+        counts = Counter(int(r) for r in index.relevancy[index.live_slots(kind)])
     return [(str(r), counts.get(r, 0)) for r in range(1, 6)]
 
 
