@@ -13,6 +13,7 @@ import pytest
 
 from kb.embed import ChromaEmbedding, HashEmbedder, MiniLMEmbedder
 from kb.errors import NotFoundError, StoreError
+from kb.filters import Filters
 from kb.index import RowIndex, StoredItem
 from kb.records import KINDS, Kind, Technology
 from kb.store import Store, item_metadata
@@ -48,7 +49,7 @@ def nearest(
     """Rows nearest to a vector through the store's index, as vector search finds them."""
     store.check_embedder()
     with store.reading() as index:
-        mask = index.mask(kinds=kinds, min_relevancy=min_relevancy, **filters)  # type: ignore[arg-type]
+        mask = index.mask(Filters.of(kinds=kinds, min_relevancy=min_relevancy, **filters))  # type: ignore[arg-type]
         query = np.asarray(vector, dtype=np.float32)
         return [
             (index.item(at), score)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
+from kb.filters import Filters
+from kb.records import KINDS
 from kb.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,3 +50,64 @@ def with_private(settings: Settings, allow_private: bool) -> Settings:
     if not allow_private:
         return settings
     return settings.model_copy(update={"allow_private": True})
+
+
+def filter_options(*, kinds: bool = True) -> Callable[[F], F]:
+    """The row filters as options, handed to the command as one `filters: Filters`.
+
+    With `kinds`, `--kind` (repeatable) names the tables; a command whose `--kind` means
+    something else (one table to export, to find trends in) leaves it out.
+    """
+    options = [
+        click.option("--min-relevancy", type=click.IntRange(1, 5), default=1, show_default=True),
+        click.option(
+            "--since", type=DateOrAge(), default=None, help="YYYY-MM-DD or an age like 30d."
+        ),
+        click.option(
+            "--until", type=DateOrAge(), default=None, help="YYYY-MM-DD or an age like 7d."
+        ),
+        click.option("--site", default=None, help="Only articles from this site."),
+        click.option("--technology", default=None, help="Only articles naming this technology."),
+        click.option("--theme", default=None, help="Only articles with this theme."),
+    ]
+    if kinds:
+        options.insert(
+            0,
+            click.option(
+                "--kind",
+                "filter_kinds",
+                type=click.Choice(KINDS),
+                multiple=True,
+                help="Only this table (repeatable).",
+            ),
+        )
+
+    def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def with_filters(
+            *args: Any,
+            min_relevancy: int,
+            since: date | None,
+            until: date | None,
+            site: str | None,
+            technology: str | None,
+            theme: str | None,
+            filter_kinds: tuple[str, ...] = (),
+            **kwargs: Any,
+        ) -> Any:
+            kwargs["filters"] = Filters.of(
+                kinds=filter_kinds,
+                min_relevancy=min_relevancy,
+                since=since,
+                until=until,
+                site=site,
+                technology=technology,
+                theme=theme,
+            )
+            return command(*args, **kwargs)
+
+        for option in reversed(options):
+            with_filters = option(with_filters)
+        return cast(F, with_filters)
+
+    return decorate

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import click
 
+from kb.filters import Filters
 from kb.markdown import record_markdown
-from kb.records import KINDS
+from kb.serialize import article_json, hit_json
 from signalkb.cli import Context, cli
-from signalkb.cli.options import DateOrAge
+from signalkb.cli.options import filter_options
 
 
 @cli.command("list")
@@ -26,19 +26,7 @@ def list_articles(ctx: Context, as_json: bool) -> None:
     """
     for article in ctx.store.list_articles():
         if as_json:
-            click.echo(
-                json.dumps(
-                    {
-                        "id": article.id,
-                        "title": article.title,
-                        "url": article.url,
-                        "published": article.published.isoformat() if article.published else None,
-                        "incomplete": article.incomplete,
-                        **{kind: len(article.items(kind)) for kind in KINDS},
-                    },
-                    ensure_ascii=False,
-                )
-            )
+            click.echo(json.dumps(article_json(article), ensure_ascii=False))
         else:
             date = article.published.isoformat() if article.published else "----------"
             click.echo(f"{article.id}  {date}  {article.title}")
@@ -65,13 +53,7 @@ def show(ctx: Context, id_or_url: str, fmt: str) -> None:
 
 @cli.command()
 @click.argument("query")
-@click.option("--kind", type=click.Choice(KINDS), multiple=True, help="Search only this table.")
-@click.option("--min-relevancy", type=click.IntRange(1, 5), default=1, show_default=True)
-@click.option("--since", type=DateOrAge(), default=None, help="YYYY-MM-DD or an age like 30d.")
-@click.option("--until", type=DateOrAge(), default=None, help="YYYY-MM-DD or an age like 7d.")
-@click.option("--site", default=None, help="Only articles from this site.")
-@click.option("--technology", default=None, help="Only articles naming this technology.")
-@click.option("--theme", default=None, help="Only articles with this theme.")
+@filter_options()
 @click.option(
     "--mode",
     type=click.Choice(["hybrid", "vector", "keyword"]),
@@ -82,18 +64,7 @@ def show(ctx: Context, id_or_url: str, fmt: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit.")
 @click.pass_obj
 def search(
-    ctx: Context,
-    query: str,
-    kind: tuple[str, ...],
-    min_relevancy: int,
-    since: date | None,
-    until: date | None,
-    site: str | None,
-    technology: str | None,
-    theme: str | None,
-    mode: str,
-    limit: int,
-    as_json: bool,
+    ctx: Context, query: str, filters: Filters, mode: str, limit: int, as_json: bool
 ) -> None:
     """Search the rows of every article by meaning and keywords (hybrid by default).
 
@@ -105,37 +76,11 @@ def search(
     """
     from kb.search import search as run_search
 
-    hits = run_search(
-        ctx.store,
-        query,
-        kinds=tuple(kind) or KINDS,  # type: ignore[arg-type]
-        min_relevancy=min_relevancy,
-        since=since,
-        until=until,
-        site=site,
-        technology=technology,
-        theme=theme,
-        limit=limit,
-        mode=mode,  # type: ignore[arg-type]
-    )
+    hits = run_search(ctx.store, query, filters, limit=limit, mode=mode)  # type: ignore[arg-type]
     for hit in hits:
         row = hit.row
         if as_json:
-            click.echo(
-                json.dumps(
-                    {
-                        "score": round(hit.score, 4),
-                        "kind": row.kind,
-                        "id": row.id,
-                        **row.item.model_dump(),
-                        "article_id": row.article_id,
-                        "title": row.title,
-                        "url": row.url,
-                        "published": row.published,
-                    },
-                    ensure_ascii=False,
-                )
-            )
+            click.echo(json.dumps(hit_json(hit), ensure_ascii=False))
         else:
             click.echo(
                 f"{hit.score:.3f}  {row.kind:<12} {row.item.name} ({row.item.relevancy})"
