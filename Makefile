@@ -75,14 +75,14 @@ run: setup
 	$(VENV)/bin/signalkb serve --host $(HOST) --port $(PORT)
 
 test: setup browser
-	$(VENV)/bin/ruff check ingest kb web tests bench
+	$(VENV)/bin/ruff check signalkb ingest kb web tests bench
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure" >&2; exit 1; fi; \
 	exit $$rc
 
 lint: setup
-	$(VENV)/bin/ruff check ingest kb web tests bench
-	$(VENV)/bin/ruff format --check ingest kb web tests bench
+	$(VENV)/bin/ruff check signalkb ingest kb web tests bench
+	$(VENV)/bin/ruff format --check signalkb ingest kb web tests bench
 
 clean:
 	rm -rf $(VENV) data/kb

@@ -31,12 +31,18 @@ def timed(fn):  # type: ignore[no-untyped-def]
     return result, time.perf_counter() - start
 
 
+def indexed_rows(store: Store) -> int:
+    """Rows in the store's in-memory index (loaded on first use)."""
+    with store.reading() as index:
+        return len(index)
+
+
 def run(home: Path, embedder: TableEmbedder) -> list[str]:
     """Time the exports of the store at `home`; returns Markdown table rows."""
     store = Store(home, embedder=embedder)  # type: ignore[arg-type]
-    _, load_s = timed(lambda: store.index)
+    _, load_s = timed(lambda: indexed_rows(store))
     again = Store(home, embedder=embedder)  # type: ignore[arg-type]
-    _, snapshot_s = timed(lambda: again.index)
+    _, snapshot_s = timed(lambda: indexed_rows(again))
     frame, frame_s = timed(lambda: export_frame(store, "all"))
     lines = [
         f"| index load from chroma / from its snapshot (once per process) | {len(frame):,} "

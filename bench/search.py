@@ -32,6 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from kb.filters import Filters  # noqa: E402
 from kb.records import KINDS, Article, article_id_for  # noqa: E402
 from kb.store import Store, item_metadata, make_client  # noqa: E402
 
@@ -197,7 +198,8 @@ def run_size(n_rows: int, n_queries: int) -> dict[str, Any]:
         rss_before = rss_mb()
         start = time.perf_counter()
         store = Store(Path(tmp) / "kb", embedder=embedder)  # type: ignore[arg-type]
-        assert len(store.index) == n_rows
+        with store.reading() as index:
+            assert len(index) == n_rows
         out["load_s"] = time.perf_counter() - start
         out["index_mb"] = rss_mb() - rss_before
         start = time.perf_counter()
@@ -220,10 +222,14 @@ def run_size(n_rows: int, n_queries: int) -> dict[str, Any]:
             lambda q: search(store, q, mode="vector"), bare, queries
         )
         out["vector_filtered"], out["bare_filtered"] = paired(
-            lambda q: search(store, q, mode="vector", **flt), lambda q: bare(q, True), queries
+            lambda q: search(store, q, Filters.of(**flt), mode="vector"),
+            lambda q: bare(q, True),
+            queries,
         )
         for name, filters in (("hybrid", {}), ("hybrid_filtered", flt)):
-            out[name] = timings(lambda q, filters=filters: search(store, q, **filters), queries)
+            out[name] = timings(
+                lambda q, filters=filters: search(store, q, Filters.of(**filters)), queries
+            )
         out["rss_mb"] = rss_mb()
     return out
 

@@ -1,8 +1,9 @@
 """Ingest orchestration: one source → Document → Article → Store, and batches of them.
 
 A failed source never stops a batch: its error is kept as an `Outcome` with the reason
-and appended to the failures log (`<home>/failures.jsonl`), and the batch goes on. A
-source that later succeeds leaves the log.
+and appended to the failures log (`ingest.failures`), and the batch goes on. A source
+that later succeeds leaves the log. `ingest.runner.run` is the one entry point callers
+use; it expands folders, feeds and sitemaps and then runs a batch here.
 
 Duplicates are stored once: the key is the normalised canonical URL; an unchanged text
 under a stored URL is skipped ("unchanged"), a changed one replaces the record; a text
@@ -18,22 +19,21 @@ back "unchanged".
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
 from ingest.dedup import SAME_TEXT, Fingerprint, FingerprintIndex, resemblance, simhash
 from ingest.document import Document
 from ingest.extract.base import Extractor
+from ingest.failures import log_failure, resolve_failure
 from ingest.fetch import Fetcher
 from ingest.sources import load_document
 from ingest.urls import is_url, normalize_url
@@ -43,6 +43,8 @@ from kb.settings import Settings
 from kb.store import Store
 
 Status = Literal["ingested", "unchanged", "duplicate", "failed"]
+# Called as an article reaches "extracting" and then "storing".
+StageHook = Callable[[str, Document], None]
 
 
 @dataclass
@@ -141,7 +143,12 @@ def find_duplicate(document: Document, store: Store, index: FingerprintIndex) ->
 
 
 def ingest_document(
-    document: Document, *, store: Store, extractor: Extractor, force: bool = False
+    document: Document,
+    *,
+    store: Store,
+    extractor: Extractor,
+    force: bool = False,
+    on_stage: StageHook | None = None,
 ) -> Outcome:
     """Extract and store one loaded document, unless it is stored unchanged or a duplicate.
 
@@ -150,6 +157,7 @@ def ingest_document(
         store: the knowledge base.
         extractor: turns the document into a record.
         force: re-extract an article that is stored and unchanged.
+        on_stage: told when the article is being extracted and then stored.
 
     Returns:
         "unchanged" (same URL, same text), "duplicate" (same article under another URL;
@@ -170,32 +178,14 @@ def ingest_document(
                 original.title,
                 f"duplicate of {original.id}",
             )
+    if on_stage:
+        on_stage("extracting", document)
     article = finish_article(extractor.extract(document), document)
+    if on_stage:
+        on_stage("storing", document)
     store.add(article)
     index.add(Fingerprint(article.id, article.url, simhash(document.text), digest))
     return Outcome(document.source, "ingested", article.id, article.title)
-
-
-def ingest_source(
-    source: str,
-    *,
-    store: Store,
-    extractor: Extractor,
-    settings: Settings,
-    force: bool = False,
-    fetcher: Fetcher | None = None,
-) -> Outcome:
-    """Load, extract and store one URL or path; errors become a failed Outcome.
-
-    A source that succeeds is removed from the failures log.
-    """
-    try:
-        document = load_document(source, settings, fetcher=fetcher)
-        outcome = ingest_document(document, store=store, extractor=extractor, force=force)
-    except SignalKBError as exc:
-        return Outcome(source, "failed", message=exc.message)
-    resolve_failure(settings.home, source)
-    return outcome
 
 
 # ---- batches -------------------------------------------------------------------------
@@ -264,6 +254,7 @@ def ingest_batch(
     settings: Settings,
     force: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
+    on_stage: StageHook | None = None,
 ) -> BatchSummary:
     """Ingest many sources: fetched concurrently, extracted and stored one by one.
 
@@ -274,6 +265,7 @@ def ingest_batch(
         settings: limits, `concurrency` and `host_delay`.
         force: re-extract stored, unchanged articles.
         on_outcome: called with each Outcome as soon as it is known.
+        on_stage: told when each article is being extracted and then stored.
 
     Returns:
         The outcomes, in input order. Failures are also appended to the failures log.
@@ -303,7 +295,13 @@ def ingest_batch(
         for source, future in _prefetched(unique, settings, fetcher):
             report(
                 _finish(
-                    source, future, store=store, extractor=extractor, settings=settings, force=force
+                    source,
+                    future,
+                    store=store,
+                    extractor=extractor,
+                    settings=settings,
+                    force=force,
+                    on_stage=on_stage,
                 )
             )
     return summary
@@ -317,89 +315,19 @@ def _finish(
     extractor: Extractor,
     settings: Settings,
     force: bool,
+    on_stage: StageHook | None,
 ) -> Outcome:
     """Wait for one prefetched document, then extract and store it."""
     try:
         document = future.result()
-        outcome = ingest_document(document, store=store, extractor=extractor, force=force)
+        outcome = ingest_document(
+            document, store=store, extractor=extractor, force=force, on_stage=on_stage
+        )
     except SignalKBError as exc:
         return Outcome(source, "failed", message=exc.message)
     except Exception as exc:  # one broken article never aborts a batch
-        if os.environ.get("SIGNALKB_RAISE_ERRORS"):
+        if settings.raise_errors:
             raise
         return Outcome(source, "failed", message=f"unexpected error: {type(exc).__name__}: {exc}")
     resolve_failure(settings.home, source)
     return outcome
-
-
-# ---- the failures log ------------------------------------------------------------------
-
-
-def failures_path(home: Path) -> Path:
-    """The JSON-lines log of failed sources."""
-    return Path(home) / "failures.jsonl"
-
-
-_LOG_LOCK = threading.Lock()
-
-
-def log_failure(home: Path, outcome: Outcome, *, listing: bool = False) -> None:
-    """Append a failed source and its reason to the failures log.
-
-    `listing` marks a feed or sitemap, so that a retry reads it as one again.
-    """
-    with _LOG_LOCK:
-        Path(home).mkdir(parents=True, exist_ok=True)
-        entry = {**asdict(outcome), "at": datetime.now(UTC).isoformat(timespec="seconds")}
-        if listing:
-            entry["listing"] = True
-        with failures_path(home).open("a", encoding="utf-8") as log:
-            log.write(json.dumps(entry) + "\n")
-
-
-def _read_log(home: Path) -> list[dict[str, Any]]:
-    path = failures_path(home)
-    if not path.exists():
-        return []
-    entries = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            entries.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a line cut short by a crash
-    return entries
-
-
-def load_failures(home: Path) -> list[dict[str, Any]]:
-    """Sources that failed and have not succeeded since: the latest reason of each.
-
-    Each entry has `source`, `message`, `at` (the last failure), `attempts` and
-    `listing` (true for a feed or sitemap).
-    """
-    latest: dict[str, dict[str, Any]] = {}
-    for entry in _read_log(home):
-        source = str(entry.get("source", ""))
-        if not source:
-            continue
-        attempts = latest.get(source, {}).get("attempts", 0) + 1
-        latest[source] = {
-            "source": source,
-            "message": entry.get("message", ""),
-            "at": entry.get("at", ""),
-            "attempts": attempts,
-            "listing": bool(entry.get("listing")),
-        }
-    return list(latest.values())
-
-
-def resolve_failure(home: Path, source: str) -> None:
-    """Drop a source from the failures log once it has been ingested (or skipped)."""
-    with _LOG_LOCK:
-        entries = _read_log(home)
-        kept = [e for e in entries if e.get("source") != source]
-        if len(kept) == len(entries):
-            return
-        path = failures_path(home)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text("".join(json.dumps(e) + "\n" for e in kept), encoding="utf-8")
-        tmp.replace(path)

@@ -3,9 +3,9 @@
 The public surface, importable from `kb` directly; names load their module on first use,
 so `import kb.errors` stays light (no chromadb, pandas or torch until needed).
 
-    >>> from kb import Store
+    >>> from kb import Filters, Store
     >>> from kb.search import search
-    >>> hits = search(Store(home), "smaller models replace big ones", kinds=("signals",))
+    >>> hits = search(Store(home), "smaller models replace big ones", Filters.of(kinds=["signals"]))
 
 `search` itself is not re-exported: `kb.search` is the module of that name.
 """
@@ -17,6 +17,7 @@ from typing import Any
 
 _SOURCES = {
     "Article": "kb.records",
+    "Filters": "kb.filters",
     "Hit": "kb.search",
     "ITEM_TYPES": "kb.records",
     "KINDS": "kb.records",

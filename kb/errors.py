@@ -8,8 +8,7 @@
     │   ├── TooLargeError           the body passed the size cap
     │   └── NoTextError             the page holds no main text
     ├── ExtractionError             the language model could not give a record
-    │   ├── BackendError            the backend failed (missing/corrupt model, server down)
-    │   └── SchemaError             model output that fails the record schema (keeps the raw text)
+    │   └── BackendError            the backend failed (missing/corrupt model, server down)
     └── StoreError                  the knowledge base could not be read or written
         └── NotFoundError           no article with that id or URL
 
@@ -66,14 +65,6 @@ class ExtractionError(SignalKBError):
 
 class BackendError(ExtractionError):
     """Raised when a backend cannot run: missing or corrupt model file, unreachable server."""
-
-
-class SchemaError(ExtractionError):
-    """Raised when model output fails the record schema; `raw` keeps what the model said."""
-
-    def __init__(self, message: str, *, source: str | None = None, raw: str = "") -> None:
-        super().__init__(message, source=source)
-        self.raw = raw
 
 
 class StoreError(SignalKBError):

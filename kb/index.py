@@ -6,7 +6,8 @@ row's vector in one float32 matrix and its filterable fields (kind, relevancy, d
 article, the article's themes and technologies) in numpy columns, so a filter is a boolean
 mask and a search is one matrix-vector product over the rows that pass. It also holds the
 BM25 keyword index, rebuilt lazily after writes. The store loads it on first use and keeps
-it in step with its own writes; another process's writes are noticed by a generation mark.
+it in step with its own writes; another process's writes are noticed in the store's write
+journal.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from kb.filters import Filters
 from kb.records import ITEM_TYPES, KINDS, Item, Kind
 
 _KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
@@ -234,38 +236,28 @@ class RowIndex:
             compact._bm25_lock = self._bm25_lock
             self.__dict__.update(compact.__dict__)
 
-    def mask(
-        self,
-        *,
-        kinds: Sequence[Kind] = KINDS,
-        min_relevancy: int = 1,
-        since: date | None = None,
-        until: date | None = None,
-        site: str | None = None,
-        technology: str | None = None,
-        theme: str | None = None,
-    ) -> np.ndarray | None:
+    def mask(self, filters: Filters) -> np.ndarray | None:
         """Which slots pass the filters, or None when no filter is set (every live row)."""
         n = self.size
         parts: list[np.ndarray] = []
-        if set(kinds) != set(KINDS):
-            parts.append(np.isin(self.kind[:n], [_KIND_CODE[k] for k in kinds]))
-        if min_relevancy > 1:
-            parts.append(self.relevancy[:n] >= min_relevancy)
-        if since is not None:
-            parts.append(self.date[:n] >= date_int(since))
-        if until is not None:
-            parts.append((self.date[:n] <= date_int(until)) & (self.date[:n] > 0))
-        if site:
-            parts.append(self.site[:n] == self._sites.get(site_key(site), -1))
-        for wanted, table in ((technology, self._techs), (theme, None)):
-            if not wanted:
-                continue
-            if table is None:
-                codes = self._themes.get(wanted.strip().lower(), set())
-            else:
-                codes = table.get(technology_key(wanted), set())
-            parts.append(np.isin(self.article[:n], np.fromiter(codes, dtype=np.int32)))
+        if not filters.all_kinds:
+            parts.append(np.isin(self.kind[:n], [_KIND_CODE[k] for k in filters.kinds]))
+        if filters.min_relevancy > 1:
+            parts.append(self.relevancy[:n] >= filters.min_relevancy)
+        if filters.since is not None:
+            parts.append(self.date[:n] >= date_int(filters.since))
+        if filters.until is not None:
+            parts.append((self.date[:n] <= date_int(filters.until)) & (self.date[:n] > 0))
+        if filters.site:
+            parts.append(self.site[:n] == self._sites.get(site_key(filters.site), -1))
+        for codes in (
+            self._techs.get(technology_key(filters.technology), set())
+            if filters.technology
+            else None,
+            self._themes.get(filters.theme.lower(), set()) if filters.theme else None,
+        ):
+            if codes is not None:
+                parts.append(np.isin(self.article[:n], np.fromiter(codes, dtype=np.int32)))
         if not parts:
             return None
         out = self.alive[:n].copy()

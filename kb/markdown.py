@@ -1,4 +1,4 @@
-"""Render a record in the Markdown layout of RECORD-FORMAT.md (the layout of seed 002).
+"""Render a record in the Markdown layout of docs/record-format.md (the layout of seed 002).
 
 The output parses back to the same fields with the scorer in `shared/eval/score.py`
 (a test checks this on seed 002 itself), so an exported record can be scored.
@@ -43,7 +43,7 @@ def table_markdown(items: list[Item], item_type: type[Item]) -> str:
 
 
 def record_markdown(article: Article) -> str:
-    """The whole record in the layout of RECORD-FORMAT.md."""
+    """The whole record in the layout of docs/record-format.md."""
     parts = [
         f"# __{_cell(article.title)}__",
         "",

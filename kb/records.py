@@ -1,4 +1,4 @@
-"""The article record (RECORD-FORMAT.md) as pydantic models.
+"""The article record (docs/record-format.md) as pydantic models.
 
 Model output and imported JSON go through these before anything is stored: unknown
 fields are rejected and relevancy is an integer from 1 to 5.

@@ -8,9 +8,7 @@ their rows. Filters are masks over the store's in-memory index (`kb.index.RowInd
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from functools import lru_cache
 from typing import Literal
 
@@ -18,7 +16,8 @@ import numpy as np
 
 from kb.embed import Embedder
 from kb.errors import NotFoundError
-from kb.records import KINDS, Article, Kind
+from kb.filters import EVERY_ROW, Filters
+from kb.records import Article
 from kb.store import Store, StoredItem
 
 Mode = Literal["hybrid", "vector", "keyword"]
@@ -54,14 +53,8 @@ def query_vector(store: Store, query: str) -> np.ndarray:
 def search(
     store: Store,
     query: str,
+    filters: Filters = EVERY_ROW,
     *,
-    kinds: Sequence[Kind] = KINDS,
-    min_relevancy: int = 1,
-    since: date | None = None,
-    until: date | None = None,
-    site: str | None = None,
-    technology: str | None = None,
-    theme: str | None = None,
     limit: int = 10,
     offset: int = 0,
     mode: Mode = "hybrid",
@@ -71,12 +64,7 @@ def search(
     Args:
         store: the knowledge base.
         query: free text; embedded with the store's embedder and split into keywords.
-        kinds: the tables to search (all five by default).
-        min_relevancy: only rows at least this relevant.
-        since, until: only rows of articles published in this range (inclusive).
-        site: only rows of articles from this site (host, `www.` ignored).
-        technology: only rows of articles that name this technology (GPT 4 = GPT-4).
-        theme: only rows of articles with this theme.
+        filters: which rows to search (every row of the five tables by default).
         limit, offset: the page of results.
         mode: "hybrid" (vector + BM25, fused), "vector" or "keyword".
 
@@ -88,15 +76,7 @@ def search(
     store.check_embedder()
     vector = query_vector(store, query) if mode != "keyword" else None
     with store.reading() as index:
-        mask = index.mask(
-            kinds=kinds,
-            min_relevancy=min_relevancy,
-            since=since,
-            until=until,
-            site=site,
-            technology=technology,
-            theme=theme,
-        )
+        mask = index.mask(filters)
         want = offset + limit
         if vector is None:
             found = index.keyword_top(query, mask, want)
@@ -143,19 +123,5 @@ def similar_articles(store: Store, article_id: str, limit: int = 5) -> list[tupl
     vectors = store.article_vectors([article_id])
     if article_id not in vectors:
         raise NotFoundError("no article with this id", source=article_id)
-    total = store.articles.count()
-    if total <= 1:
-        return []
-    found = store.articles.query(
-        query_embeddings=[vectors[article_id].tolist()],
-        n_results=min(limit + 1, total),
-        include=["metadatas", "distances"],
-    )
-    out = [
-        (Article.model_validate_json(str(meta["record"])), 1.0 - float(dist))
-        for aid, meta, dist in zip(
-            found["ids"][0], found["metadatas"][0], found["distances"][0], strict=True
-        )
-        if aid != article_id
-    ]
-    return out[:limit]
+    found = store.nearest_articles(vectors[article_id], limit + 1)
+    return [(a, score) for a, score in found if a.id != article_id][:limit]

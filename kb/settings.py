@@ -7,7 +7,6 @@ them all and a test keeps it in step with this file.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
@@ -71,13 +70,15 @@ class Settings(BaseSettings):
     openai_api_key: str = Field("", description="API key for the OpenAI-compatible server.")
     extract_timeout: float = Field(300.0, description="Seconds one article's extraction may take.")
     concurrency: int = Field(4, description="URLs fetched at once in a batch.")
+    max_listing_entries: int = Field(
+        200, description="New articles taken from one feed or sitemap per run; 0: all."
+    )
     host_delay: float = Field(
         0.5, description="Seconds between two requests to the same host in a batch."
     )
     token: str = Field("", description="Token the web UI requires when bound beyond 127.0.0.1.")
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The settings of this process, read once from the environment."""
-    return Settings()
+    raise_errors: bool = Field(
+        False,
+        description="Raise errors with their traceback instead of a one-line message (CLI) "
+        "or a failed source (ingest).",
+    )

@@ -5,6 +5,7 @@ Collections:
     items      one entry per table row: "name. description" embedded, with the article's
                metadata copied beside it (kind, relevancy, date, site, themes, ...)
     journal    one entry per write: which articles, when, and whether it finished
+               (`kb.journal`)
 
 A write is all-or-nothing: a journal entry naming its articles is added (not done), their
 old rows go, the new rows and the article entries are added, then the entry is marked
@@ -15,16 +16,17 @@ to bring their in-memory index up to date.
 
 Vectors come from `kb.embed` through an `EmbeddingCache` (SQLite beside the store), so a
 text is embedded once. Searches go through `kb.index.RowIndex`, an in-memory mirror of
-the rows loaded on first use (from a snapshot under `home` when there is one) and kept in
-step with writes; chromadb stays the durable copy and the one other processes (or a chroma
-server's other clients) share.
+the rows kept by `kb.live_index`; chromadb stays the durable copy and the one other
+processes (or a chroma server's other clients) share.
+
+The store is closed: its collections and index are private, and every read goes through
+its methods; `reading()` holds the index still (under the store's lock) for a caller that
+reads several things from it.
 """
 
 from __future__ import annotations
 
 import threading
-import time
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +40,8 @@ from chromadb.config import Settings as ChromaSettings
 from kb.embed import ChromaEmbedding, Embedder, EmbeddingCache, MiniLMEmbedder
 from kb.errors import NotFoundError, StoreError
 from kb.index import RowIndex, StoredItem, date_int, stored_item, technology_key
+from kb.journal import EVERYTHING, Journal
+from kb.live_index import Collections, LiveIndex, Rows, row_ids
 from kb.records import KINDS, Article, Item, Kind
 
 __all__ = ["Store", "StoredItem", "item_metadata", "make_client", "stored_item"]
@@ -45,13 +49,8 @@ __all__ = ["Store", "StoredItem", "item_metadata", "make_client", "stored_item"]
 ARTICLES = "articles"
 ITEMS = "items"
 JOURNAL = "journal"
-_CRASHED_AFTER_NS = 5 * 60 * 10**9  # an unfinished write this old was interrupted
 _NEXT = "_next"  # suffix of the collections a reindex fills before swapping them in
 _ADD_BATCH = 2000
-_LOAD_BATCH = 5000
-_CHANGES_TTL = 1.0  # seconds between looks at the change log for other processes' writes
-_CHANGES_MARGIN_NS = 60 * 10**9  # changes this much older than the last one are re-read
-_SNAPSHOT_ROWS = 5000  # rows re-read from chromadb in one sync that justify a new snapshot
 
 
 def item_metadata(article: Article, kind: Kind, item: Item) -> dict[str, Any]:
@@ -85,12 +84,6 @@ def _article_metadata(article: Article) -> dict[str, Any]:
     }
 
 
-def _row_ids(article_id: str, meta: dict[str, Any]) -> list[str]:
-    return [
-        f"{article_id}:{kind}:{i}" for kind in KINDS for i in range(int(meta.get(f"n_{kind}", 0)))
-    ]
-
-
 def make_client(home: Path, chroma_url: str = "") -> Any:
     """A chroma client: embedded at `home`, or a server's when `chroma_url` is given."""
     settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
@@ -122,28 +115,38 @@ class Store:
         self.chroma_url = chroma_url
         self.embedder: Embedder = embedder or MiniLMEmbedder()
         self._source = chroma_url or str(self.home)
-        self._lock = threading.RLock()  # the in-memory index: loading, syncing, reading
         self._write_lock = threading.RLock()  # one write at a time
-        self._index: RowIndex | None = None
-        self._checked_at = 0.0  # monotonic time of the last look for others' changes
-        self._synced_at = 0  # newest change (time_ns) the index reflects
-        self._applied: dict[str, int] = {}  # change records in the index -> their time
-        self._journal_size = -1  # journal entries when last synced
-        self._saw_unfinished = False  # the last sync saw a write still in progress
         try:
-            self.client = make_client(self.home, chroma_url)
+            self._client = make_client(self.home, chroma_url)
             self._finish_reindex()
-            self.articles = self._collection(ARTICLES)
-            self.rows = self._collection(ITEMS)
-            self.journal = self._collection(JOURNAL)
-            self.cache = EmbeddingCache(self.home / "embeddings.sqlite3")
+            self._cols = Collections(
+                self._collection(ARTICLES),
+                self._collection(ITEMS),
+                Journal(self._collection(JOURNAL)),
+            )
+            self._cache = EmbeddingCache(self.home / "embeddings.sqlite3")
         except Exception as exc:  # chroma raises many types; one clear error for the user
             raise StoreError(f"cannot open the knowledge base: {exc}", source=self._source) from exc
-        self.stored_embedder = str((self.rows.metadata or {}).get("embedder", self.embedder.name))
+        self.stored_embedder = self._embedder_of_rows(self.embedder.name)
+        self._live = LiveIndex(
+            self.home,
+            self._cols,
+            lambda: (self.embedder.name, self.embedder.dim),
+            self._reopen,
+        )
         self._roll_back_pending()
 
+    def _embedder_of_rows(self, default: str) -> str:
+        return str((self._cols.rows.metadata or {}).get("embedder", default))
+
+    def _reopen(self) -> None:
+        """Open the collections again: another process reindexed them."""
+        self._cols.articles = self._collection(ARTICLES)
+        self._cols.rows = self._collection(ITEMS)
+        self.stored_embedder = self._embedder_of_rows("")
+
     def _collection(self, name: str) -> Any:
-        return self.client.get_or_create_collection(
+        return self._client.get_or_create_collection(
             name,
             metadata={"hnsw:space": "cosine", "embedder": self.embedder.name},
             embedding_function=ChromaEmbedding(self.embedder),
@@ -151,43 +154,26 @@ class Store:
 
     def _finish_reindex(self) -> None:
         """Complete or drop a reindex that a crash interrupted."""
-        names = {c.name for c in self.client.list_collections()}
+        names = {c.name for c in self._client.list_collections()}
         for name in (ARTICLES, ITEMS):
             if name + _NEXT not in names:
                 continue
             if name in names:
-                self.client.delete_collection(name + _NEXT)
+                self._client.delete_collection(name + _NEXT)
             else:
-                self.client.get_collection(name + _NEXT).modify(name=name)
+                self._client.get_collection(name + _NEXT).modify(name=name)
 
     def _roll_back_pending(self) -> None:
         """Undo the writes a crash left unfinished."""
-        journal = self.journal.get(include=["metadatas"])
-        cutoff = time.time_ns() - _CRASHED_AFTER_NS
-        for change_id, meta in zip(journal["ids"], journal["metadatas"], strict=True):
-            if meta["done"] or int(meta["at"]) > cutoff:
-                continue  # another process may be writing it right now
-            ids = [a for a in str(meta["articles"]).split(",") if a and a != "*"]
-            if ids:
-                self.rows.delete(where={"article_id": {"$in": ids}})
-                self.articles.delete(ids=ids)
-            self._finish(change_id, str(meta["articles"]))
-
-    def _begin(self, articles: str) -> str:
-        """Journal a write about to start; `articles` is comma-separated ids, or "*"."""
-        change_id = f"change:{uuid.uuid4().hex}"
-        meta = {"articles": articles, "done": False, "at": time.time_ns()}
-        self.journal.add(ids=[change_id], embeddings=[[1.0]], metadatas=[meta])
-        return change_id
+        for change in self._cols.journal.crashed():
+            if change.article_ids:
+                self._cols.rows.delete(where={"article_id": {"$in": change.article_ids}})
+                self._cols.articles.delete(ids=change.article_ids)
+            self._finish(change.id, change.articles)
 
     def _finish(self, change_id: str, articles: str) -> None:
-        """Mark a journalled write done: from now on it is a change others apply."""
-        at = time.time_ns()
-        meta = {"articles": articles, "done": True, "at": at}
-        self.journal.upsert(ids=[change_id], embeddings=[[1.0]], metadatas=[meta])
-        with self._lock:
-            self._applied[change_id] = at
-            self._synced_at = max(self._synced_at, at)
+        """Mark a journalled write done, and as applied to this process's index."""
+        self._live.applied(change_id, self._cols.journal.finish(change_id, articles))
 
     def check_embedder(self) -> None:
         """Refuse to mix vectors of two models: StoreError until the store is reindexed."""
@@ -200,7 +186,7 @@ class Store:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors of texts (float32 rows), each computed once and then read from the cache."""
-        return self.cache.embed(self.embedder, texts)
+        return self._cache.embed(self.embedder, texts)
 
     # ---- writing -------------------------------------------------------------------
 
@@ -222,12 +208,9 @@ class Store:
         vectors = self._vectors(unique)
         with self._write_lock:
             ids = ",".join(a.id for a in unique)
-            change_id = self._begin(ids)
-            rows = self._write(unique, self.rows, self.articles, vectors)
-            with self._lock:
-                if self._index is not None:
-                    self._index.remove_articles([a.id for a in unique])
-                    self._index.add(*rows)
+            change_id = self._cols.journal.begin(ids)
+            rows = self._write(unique, self._cols.rows, self._cols.articles, vectors)
+            self._live.replace([a.id for a in unique], rows)
             self._finish(change_id, ids)
 
     def normalise_names(self, articles: list[Article]) -> list[Article]:
@@ -259,7 +242,7 @@ class Store:
 
     def _write(
         self, articles: list[Article], rows_col: Any, articles_col: Any, vectors: np.ndarray
-    ) -> tuple[list[str], np.ndarray, list[dict[str, Any]], list[str]]:
+    ) -> Rows:
         """Replace the articles in chromadb; returns the new rows (ids, vectors, metadata,
         documents) for the in-memory index."""
         rows = [(a, kind, i, item) for a in articles for kind, i, item in a.all_items()]
@@ -291,15 +274,13 @@ class Store:
     def delete(self, article_id: str) -> None:
         """Remove an article and every row of it; NotFoundError when there is none."""
         with self._write_lock:
-            found = self.articles.get(ids=[article_id], include=["metadatas"])
+            found = self._cols.articles.get(ids=[article_id], include=["metadatas"])
             if not found["ids"]:
                 raise NotFoundError("no article with this id", source=article_id)
-            change_id = self._begin(article_id)
-            self.rows.delete(ids=_row_ids(article_id, found["metadatas"][0]))
-            self.articles.delete(ids=[article_id])
-            with self._lock:
-                if self._index is not None:
-                    self._index.remove_articles([article_id])
+            change_id = self._cols.journal.begin(article_id)
+            self._cols.rows.delete(ids=row_ids(article_id, found["metadatas"][0]))
+            self._cols.articles.delete(ids=[article_id])
+            self._live.replace([article_id])
             self._finish(change_id, article_id)
 
     def reindex(self, embedder: Embedder | None = None) -> int:
@@ -309,42 +290,44 @@ class Store:
         interrupted reindex leaves the old store intact. Texts already embedded by the same
         model come from the cache. Returns the number of articles reindexed.
         """
-        with self._write_lock, self._lock:
+        with self._write_lock, self._live.lock:
             articles = list(self.articles_iter())
             if embedder is not None:
                 self.embedder = embedder
             for name in (ARTICLES, ITEMS):
-                if name + _NEXT in {c.name for c in self.client.list_collections()}:
-                    self.client.delete_collection(name + _NEXT)
+                if name + _NEXT in {c.name for c in self._client.list_collections()}:
+                    self._client.delete_collection(name + _NEXT)
             new_articles = self._collection(ARTICLES + _NEXT)
             new_rows = self._collection(ITEMS + _NEXT)
             for start in range(0, len(articles), 200):
                 batch = articles[start : start + 200]
                 self._write(batch, new_rows, new_articles, self._vectors(batch))
             for name in (ARTICLES, ITEMS):
-                self.client.delete_collection(name)
+                self._client.delete_collection(name)
             self._finish_reindex()
-            self.articles = self._collection(ARTICLES)
-            self.rows = self._collection(ITEMS)
+            self._cols.articles = self._collection(ARTICLES)
+            self._cols.rows = self._collection(ITEMS)
             self.stored_embedder = self.embedder.name
-            self._index = None
-            self._finish(f"change:{uuid.uuid4().hex}", "*")
+            self._live.drop()
+            self._finish(self._cols.journal.begin(EVERYTHING), EVERYTHING)
             return len(articles)
 
     # ---- reading -------------------------------------------------------------------
 
     def get(self, id_or_url: str) -> Article:
         """The article with this id or URL; NotFoundError when there is none."""
-        found = self.articles.get(ids=[id_or_url], include=["metadatas"])
+        found = self._cols.articles.get(ids=[id_or_url], include=["metadatas"])
         if not found["ids"]:
-            found = self.articles.get(where={"url": id_or_url}, include=["metadatas"])
+            found = self._cols.articles.get(where={"url": id_or_url}, include=["metadatas"])
         if not found["ids"]:
             raise NotFoundError("no article with this id or URL", source=id_or_url)
         return Article.model_validate_json(str(found["metadatas"][0]["record"]))
 
     def get_many(self, ids: Sequence[str]) -> dict[str, Article]:
         """The stored articles among these ids, by id (missing ids are left out)."""
-        found = self.articles.get(ids=list(ids), include=["metadatas"]) if ids else {"ids": []}
+        found = (
+            self._cols.articles.get(ids=list(ids), include=["metadatas"]) if ids else {"ids": []}
+        )
         return {
             aid: Article.model_validate_json(str(meta["record"]))
             for aid, meta in zip(found["ids"], found.get("metadatas") or [], strict=True)
@@ -361,7 +344,7 @@ class Store:
         """Every stored article, in no particular order."""
         offset = 0
         while True:
-            page = self.articles.get(include=["metadatas"], limit=batch, offset=offset)
+            page = self._cols.articles.get(include=["metadatas"], limit=batch, offset=offset)
             if not page["ids"]:
                 return
             for meta in page["metadatas"]:
@@ -378,7 +361,7 @@ class Store:
 
     def article_vectors(self, ids: Sequence[str] | None = None) -> dict[str, np.ndarray]:
         """The stored "title. summary" vectors of some articles (all when `ids` is None)."""
-        found = self.articles.get(
+        found = self._cols.articles.get(
             ids=list(ids) if ids is not None else None, include=["embeddings"]
         )
         return {
@@ -388,7 +371,7 @@ class Store:
 
     def count(self) -> dict[str, int]:
         """Number of articles and of rows."""
-        return {"articles": self.articles.count(), "rows": self.rows.count()}
+        return {"articles": self._cols.articles.count(), "rows": self._cols.rows.count()}
 
     def stats(self) -> dict[str, Any]:
         """Articles, rows per kind, bytes on disk (embedded store) and the embedder."""
@@ -396,7 +379,7 @@ class Store:
             per_kind = {kind: len(index.live_slots(kind)) for kind in KINDS}
         size = sum(p.stat().st_size for p in self.home.rglob("*") if p.is_file())
         return {
-            "articles": self.articles.count(),
+            "articles": self._cols.articles.count(),
             "rows": sum(per_kind.values()),
             **per_kind,
             "store_bytes": size,
@@ -406,131 +389,23 @@ class Store:
 
     @contextmanager
     def reading(self) -> Iterator[RowIndex]:
-        """The in-memory index, held still (no write is applied to it) while the block runs."""
-        with self._lock:
-            yield self.index
+        """The in-memory index of the rows, held still (no write is applied to it, and
+        no other process's changes) while the block runs."""
+        with self._live.lock:
+            yield self._live.current()
 
-    @property
-    def index(self) -> RowIndex:
-        """The in-memory mirror of the rows.
-
-        Loaded on first use from a snapshot (`index/<collection id>.npz` under `home`) plus
-        the changes logged since, or from chromadb when there is none; then brought up to
-        date with other processes' changes, looked for at most once a second.
-        """
-        with self._lock:
-            now = time.monotonic()
-            if self._index is not None and now - self._checked_at < _CHANGES_TTL:
-                return self._index
-            self._checked_at = now
-            if self._index is None:
-                self._index = self._open_index()
-            else:
-                self._sync()
-            return self._index
-
-    def _snapshot_path(self) -> Path:
-        return self.home / "index" / f"{self.rows.id}.npz"
-
-    def _open_index(self) -> RowIndex:
-        path = self._snapshot_path()
-        loaded = RowIndex.load(path) if path.exists() else None
-        if loaded is not None and loaded[1].get("embedder") == self.embedder.name:
-            self._index, self._synced_at = loaded[0], int(loaded[1]["synced_at"])
-            self._applied.update(loaded[1].get("applied", {}))
-            self._sync()
-            return self._index
-        started = time.time_ns()
-        index = RowIndex(self.embedder.dim)
-        offset = 0
-        while True:
-            page = self.rows.get(
-                include=["embeddings", "metadatas", "documents"], limit=_LOAD_BATCH, offset=offset
-            )
-            if not page["ids"]:
-                break
-            index.add(page["ids"], page["embeddings"], page["metadatas"], page["documents"])
-            offset += _LOAD_BATCH
-        self._index = index
-        # Writes finished before the load began are in it: count them as applied.
-        recent = self.journal.get(
-            where={"at": {"$gt": started - _CHANGES_MARGIN_NS}}, include=["metadatas"]
-        )
-        for change_id, meta in zip(recent["ids"], recent["metadatas"], strict=True):
-            if meta["done"] and int(meta["at"]) <= started:
-                self._applied[change_id] = int(meta["at"])
-        self._synced_at = max(self._synced_at, started)
-        self.save_index()
-        return index
-
-    def _sync(self) -> None:
-        """Apply the logged changes this index has not seen (idempotently)."""
-        assert self._index is not None
-        count = self.journal.count()  # about 1 ms, where a filtered read costs 5
-        if count == self._journal_size and not self._saw_unfinished:
-            return
-        self._journal_size = count
-        since = self._synced_at - _CHANGES_MARGIN_NS
-        # Filter on the time only: chromadb answers a boolean clause 20 times slower here.
-        log = self.journal.get(where={"at": {"$gt": since}}, include=["metadatas"])
-        changed: set[str] = set()
-        everything = unfinished = False
-        for change_id, meta in zip(log["ids"], log["metadatas"], strict=True):
-            if not meta["done"]:
-                unfinished = True
-                continue
-            self._synced_at = max(self._synced_at, int(meta["at"]))
-            if change_id in self._applied:
-                continue
-            self._applied[change_id] = int(meta["at"])
-            everything |= meta["articles"] == "*"
-            changed.update(a for a in str(meta["articles"]).split(",") if a)
-        self._saw_unfinished = unfinished  # its end will not change the count: look again
-        if everything:  # another process reindexed: new collections, new vectors
-            self.articles, self.rows = self._collection(ARTICLES), self._collection(ITEMS)
-            self.stored_embedder = str((self.rows.metadata or {}).get("embedder", ""))
-            self._index = None
-            self._index = self._open_index()
-            return
-        if changed and self._refresh(changed) >= _SNAPSHOT_ROWS:
-            # This process paid for re-reading them; spare the next one.
-            self.save_index()
-
-    def _refresh(self, article_ids: set[str]) -> int:
-        """Reload the rows of some articles from chromadb into the index; returns how many."""
-        assert self._index is not None
-        self._index.remove_articles(article_ids)
-        found = self.articles.get(ids=sorted(article_ids), include=["metadatas"])
-        row_ids = [
-            row_id
-            for aid, meta in zip(found["ids"], found["metadatas"], strict=True)
-            for row_id in _row_ids(aid, meta)
-        ]
-        for start in range(0, len(row_ids), _LOAD_BATCH):
-            page = self.rows.get(
-                ids=row_ids[start : start + _LOAD_BATCH],
-                include=["embeddings", "metadatas", "documents"],
-            )
-            self._index.add(page["ids"], page["embeddings"], page["metadatas"], page["documents"])
-        return len(row_ids)
+    def version(self) -> tuple[int, ...]:
+        """What changes whenever an article or a row is written or removed."""
+        with self.reading() as index:
+            return (id(index), index.size, len(index.live_slots()), self._cols.articles.count())
 
     def save_index(self) -> None:
         """Write the in-memory index to its snapshot, so the next process starts fast."""
-        with self._lock:
-            if self._index is None:
-                return
-            recent = self._synced_at - _CHANGES_MARGIN_NS
-            applied = {c: at for c, at in self._applied.items() if at > recent}
-            extra = {
-                "embedder": self.embedder.name,
-                "synced_at": self._synced_at,
-                "applied": applied,
-            }
-            self._index.save(self._snapshot_path(), extra)
+        self._live.save()
 
     def ann(self, query: np.ndarray, depth: int) -> list[tuple[str, float]]:
         """chromadb's HNSW neighbours of a unit vector: (row id, cosine), nearest first."""
-        found = self.rows.query(
+        found = self._cols.rows.query(
             query_embeddings=[np.asarray(query, dtype=np.float32)],
             n_results=depth,
             include=["distances"],
@@ -540,22 +415,18 @@ class Store:
             for item_id, dist in zip(found["ids"][0], found["distances"][0], strict=True)
         ]
 
-    def query_items(
-        self,
-        vector: Sequence[float] | np.ndarray,
-        *,
-        kinds: Sequence[Kind] = KINDS,
-        min_relevancy: int = 1,
-        limit: int = 10,
-        **filters: Any,
-    ) -> list[tuple[StoredItem, float]]:
-        """Rows nearest to a query vector, with their cosine similarity.
-
-        `filters` are those of `RowIndex.mask`: since, until, site, technology, theme.
-        """
-        self.check_embedder()
-        with self.reading() as index:
-            mask = index.mask(kinds=kinds, min_relevancy=min_relevancy, **filters)
-            query = np.asarray(vector, dtype=np.float32)
-            found = index.vector_top(query, mask, limit, ann=self.ann)
-            return [(index.item(at), score) for at, score in found]
+    def nearest_articles(self, vector: np.ndarray, limit: int) -> list[tuple[Article, float]]:
+        """The articles whose "title. summary" vectors are nearest to `vector`, with their
+        cosine, nearest first."""
+        total = self._cols.articles.count()
+        if not total:
+            return []
+        found = self._cols.articles.query(
+            query_embeddings=[np.asarray(vector).tolist()],
+            n_results=min(limit, total),
+            include=["metadatas", "distances"],
+        )
+        return [
+            (Article.model_validate_json(str(meta["record"])), 1.0 - float(dist))
+            for meta, dist in zip(found["metadatas"][0], found["distances"][0], strict=True)
+        ]

@@ -18,6 +18,7 @@ from typing import Literal
 
 import numpy as np
 
+from kb.filters import EVERY_ROW, Filters
 from kb.index import RowIndex, technology_key
 from kb.records import Kind
 from kb.store import Store, StoredItem
@@ -95,7 +96,7 @@ def compute_trends(
     store: Store,
     *,
     kind: Kind = "signals",
-    since: date | None = None,
+    filters: Filters = EVERY_ROW,
     min_articles: int = 2,
     similarity: float | None = None,
     today: date | None = None,
@@ -105,7 +106,7 @@ def compute_trends(
     Args:
         store: the knowledge base.
         kind: the table to cluster (signals, technologies, concerns, ...).
-        since: only rows of articles published on or after this date.
+        filters: which rows to cluster (its kinds are not used: `kind` is).
         min_articles: drop clusters found in fewer articles than this.
         similarity: cosine at which rows join one cluster (0.6; 0.75 for technologies).
         today: the reference date for momentum (default: the newest row's date).
@@ -114,20 +115,19 @@ def compute_trends(
         Trends sorted by number of articles, then size, then mean relevancy.
     """
     with store.reading() as index:
-        return _trends(index, kind, since, min_articles, similarity, today)
+        return _trends(index, kind, filters, min_articles, similarity, today)
 
 
 def _trends(
     index: RowIndex,
     kind: Kind,
-    since: date | None,
+    filters: Filters,
     min_articles: int,
     similarity: float | None,
     today: date | None,
 ) -> list[Trend]:
-    slots = index.live_slots(kind)
-    if since is not None:
-        slots = slots[index.date[slots] >= int(since.strftime("%Y%m%d"))]
+    mask = index.mask(filters.only(kind))
+    slots = index.live_slots(kind) if mask is None else np.flatnonzero(mask)
     if len(slots) > MAX_ROWS:
         slots = slots[np.argsort(-index.date[slots], kind="stable")[:MAX_ROWS]]
     if len(slots) == 0:

@@ -459,11 +459,10 @@ def run_cli_with_echo_extractor() -> None:
     """
     import os
 
-    import ingest.extract
-    import kb.store
     from ingest.extract.scripted import ScriptedExtractor
-    from kb.cli import main
-    from kb.embed import HashEmbedder
+    from signalkb.cli import main
+    from signalkb.compose import Parts
+    from tests.fakes import hash_embedder
 
     delay = float(os.environ.get("SIGNALKB_TEST_EXTRACT_DELAY", "0"))
 
@@ -472,10 +471,10 @@ def run_cli_with_echo_extractor() -> None:
             time.sleep(delay)
             return super().extract(document)
 
-    ingest.extract.make_extractor = lambda settings: SlowEcho()  # type: ignore[assignment]
+    parts = Parts(extractor=lambda settings, embedder: SlowEcho())
     if os.environ.get("SIGNALKB_TEST_HASH_EMBEDDER"):
-        kb.store.MiniLMEmbedder = HashEmbedder  # type: ignore[misc, assignment]
-    main()
+        parts = Parts(embedder=hash_embedder, extractor=parts.extractor)
+    main(parts)
 
 
 if __name__ == "__main__":

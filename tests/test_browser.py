@@ -85,7 +85,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     articles = sample_articles() + timeline_articles()
     store: Store = fill_store(tmp_path_factory.mktemp("kb"), MiniLMEmbedder(), articles)
     settings = Settings(home=store.home, allow_private=True)
-    app = app_for(store, settings, extractor_factory=SlowExtractor)
+    app = app_for(store, settings, extractor=SlowExtractor)
     with ServerThread(app) as server:
         yield server.url
 

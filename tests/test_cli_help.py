@@ -9,7 +9,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from kb.cli import cli
+from signalkb.cli import cli
 
 _DOUBLE_SPACE = re.compile(r"\S {2,}\S")
 # click's own layout in Options/Commands: the gap before each help text and before "[default: …]"

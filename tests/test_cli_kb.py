@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 
-from kb.cli import cli
 from kb.embed import MiniLMEmbedder
 from kb.store import Store
+from signalkb.cli import cli
 from tests.kb_fixtures import make_article
 
 
@@ -109,7 +109,7 @@ def test_delete_stats_reindex(home: Path) -> None:
 def test_trends_and_digest(home: Path, tmp_path: Path) -> None:
     lines = run(home, "trends", "--kind", "technologies", "--json").output.splitlines()
     trends = [json.loads(line) for line in lines]
-    assert trends[0]["name"] == "Phi-3" and len(trends[0]["articles"]) == 2
+    assert trends[0]["name"] == "Phi-3" and trends[0]["articles"] == 2
     assert trends[0]["momentum"] in ("new", "rising", "steady", "fading")
     out = tmp_path / "digest.md"
     run(home, "digest", "--since", "7d", "-o", str(out))

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from kb.cli import cli
+from signalkb.cli import cli
 from tests.conftest import PAGES
 
 pytestmark = pytest.mark.slow
@@ -66,7 +66,10 @@ def test_list_shows_both_articles_with_rows(ingested: Path) -> None:
     assert hospital["published"] == "2026-03-14"
     for article in articles:
         assert (
-            sum(article[k] for k in ("signals", "concerns", "behaviors", "technologies", "issues"))
+            sum(
+                article["rows"][k]
+                for k in ("signals", "concerns", "behaviors", "technologies", "issues")
+            )
             > 0
         )
 
@@ -119,7 +122,7 @@ def test_export_csv_reads_back_with_pandas(ingested: Path, tmp_path: Path) -> No
     assert code == 0
     frame = pd.read_csv(target)
     _, out, _ = run("--kb", ingested, "list", "--json")
-    expected = sum(json.loads(line)["signals"] for line in out.splitlines())
+    expected = sum(json.loads(line)["rows"]["signals"] for line in out.splitlines())
     assert len(frame) == expected > 0
     assert {"name", "description", "change", "relevancy", "title", "url"} <= set(frame.columns)
     assert frame["relevancy"].between(1, 5).all()

@@ -13,6 +13,7 @@ import pytest
 
 from kb.embed import HashEmbedder
 from kb.export import FORMATS, export_bytes, export_frame, read_frame, render
+from kb.filters import Filters
 from kb.records import KINDS, Article
 from kb.store import Store
 from tests.kb_fixtures import make_article
@@ -48,8 +49,27 @@ def test_frame_rows_carry_their_article(store: Store) -> None:
     assert list(frame["published"]) == ["2024-06-01", "2024-01-15", ""]
     assert {"name", "change", "ten_year", "driving_force", "url", "article_id"} <= set(frame)
     assert len(export_frame(store, "concerns")) == len(DANGEROUS) + 2
-    assert list(export_frame(store, "signals", min_relevancy=5)["relevancy"]) == [5]
-    assert set(export_frame(store, "issues", since=date(2024, 3, 1))["published"]) == {"2024-06-01"}
+    assert list(export_frame(store, "signals", Filters.of(min_relevancy=5))["relevancy"]) == [5]
+    assert set(export_frame(store, "issues", Filters.of(since=date(2024, 3, 1)))["published"]) == {
+        "2024-06-01"
+    }
+
+
+def test_export_takes_every_filter(store: Store) -> None:
+    by_tech = export_frame(store, "signals", Filters.of(technology="gpt 4"))
+    assert list(by_tech["title"]) == ["Data centres strain the power grid"]
+    early = export_frame(store, "articles", Filters.of(until=date(2024, 3, 1)))
+    assert list(early["title"]) == ["Small language models move onto phones"]
+    themed = export_frame(store, "all", Filters.of(theme="Robotics", site="www.example.org"))
+    assert set(themed["title"]) == {"Warehouse robots learn from video"}
+    assert export_frame(store, "concerns", Filters.of(site="elsewhere.example")).empty
+
+
+def test_filters_are_normalised_once() -> None:
+    given = Filters.of(kinds=["issues", "signals"], site=" a.example ", min_relevancy=0)
+    assert given.kinds == ("signals", "issues") and given.site == "a.example"
+    assert given.min_relevancy == 1 and Filters.of().kinds == KINDS
+    assert given.params()["kind"] == ["signals", "issues"]
 
 
 def test_all_and_articles_frames(store: Store) -> None:
@@ -109,5 +129,5 @@ def test_all_json_is_the_whole_records(store: Store) -> None:
     assert restored == store.list_articles()
     md = export_bytes(store, "all", "md").decode()
     assert md.count("## Signals") == 3 and md.startswith("# __Data centres")
-    recent = json.loads(export_bytes(store, "all", "json", since=date(2024, 3, 1)))
+    recent = json.loads(export_bytes(store, "all", "json", Filters.of(since=date(2024, 3, 1))))
     assert [r["title"] for r in recent] == ["Data centres strain the power grid"]

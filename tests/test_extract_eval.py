@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from ingest.extract import ScriptedChatModel, register_backend
 from ingest.extract.base import BACKENDS, ChatModel, Message
-from kb.cli import cli
 from kb.settings import Settings
+from signalkb.cli import cli
 
 DEV = Path("/work/shared/eval/dev")
 

@@ -7,9 +7,10 @@ import time
 
 from ingest.document import Document
 from ingest.extract import ScriptedChatModel, SLMExtractor
+from ingest.extract.asking import Asker, Budget
+from ingest.extract.assembly import check_evidence
 from ingest.extract.base import Message
 from ingest.extract.schema import coerce_field, errors
-from ingest.extract.slm import check_evidence
 from ingest.extract.text import (
     is_name_list,
     is_speaker,
@@ -71,7 +72,7 @@ def test_coerce_field_reads_plain_answers() -> None:
 
 def test_ask_json_retries_with_the_errors_then_accepts() -> None:
     model = ScriptedChatModel('{"category": "sports"}', '{"category": "policy", "type": "news"}')
-    answer = extractor(model).ask_json("Which?", SCHEMA, max_tokens=20)
+    answer = Asker(model, Budget(60.0)).ask_json("Which?", SCHEMA, max_tokens=20)
     assert answer == {"category": "policy", "type": "news"}
     retry_prompt = model.history[1][0][-1].content
     assert "not valid" in retry_prompt and "$.type is missing" in retry_prompt
@@ -79,7 +80,7 @@ def test_ask_json_retries_with_the_errors_then_accepts() -> None:
 
 def test_ask_json_repairs_field_by_field_after_a_failed_retry() -> None:
     model = ScriptedChatModel("not json", '{"category": "policy"}', "This is news.")
-    answer = extractor(model).ask_json("Which?", SCHEMA, max_tokens=20)
+    answer = Asker(model, Budget(60.0)).ask_json("Which?", SCHEMA, max_tokens=20)
     assert answer == {"category": "policy", "type": "news"}
     assert "Choose one of: news, blog post" in model.history[2][0][-1].content
 

@@ -16,15 +16,15 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from ingest.extract import make_extractor
+from ingest.extract import adapter_for, make_extractor
 from ingest.extract.base import Message
 from ingest.extract.buildinfo import cpu_flags, parse_system_info, read_build
 from ingest.extract.llamaproc import LlamaProcessModel
-from kb.cli import cli
 from kb.embed import HashEmbedder
 from kb.errors import BackendError, NotFoundError
 from kb.settings import Settings
 from kb.store import Store
+from signalkb.cli import cli
 from tests.conftest import PAGES
 from tests.web_fixtures import app_for
 
@@ -61,8 +61,9 @@ def kill_when_busy(model: LlamaProcessModel, sig: int, timeout: float = 300.0) -
 
 @pytest.fixture(scope="module")
 def worker_model() -> LlamaProcessModel:
-    """The packaged SmolLM2 in its worker, loaded (the one the extractor will share)."""
-    model = LlamaProcessModel("smollm2")
+    """The default model (SmolLM2, with the shipped adapter when there is one) in its
+    worker, loaded: the worker the default extractor will share."""
+    model = LlamaProcessModel("smollm2", lora_path=adapter_for(Settings()))
     model.load()
     return model
 
@@ -90,7 +91,7 @@ def test_llama_build_has_no_amx_and_matches_this_cpu() -> None:
 
 
 def test_models_of_one_file_share_one_worker(worker_model: LlamaProcessModel) -> None:
-    other = LlamaProcessModel("smollm2")
+    other = LlamaProcessModel("smollm2", lora_path=worker_model.lora_path)
     assert other.worker is worker_model.worker
     answer = other.complete([Message("user", "Name one colour.")], max_tokens=8)
     assert answer.strip()
@@ -146,7 +147,7 @@ def test_web_job_goes_on_and_server_stays_up_when_the_worker_dies(
 ) -> None:
     store = Store(tmp_path / "kb", embedder=HashEmbedder())
     settings = Settings(home=store.home, allow_private=True)
-    app = app_for(store, settings, extractor_factory=lambda: make_extractor(settings))
+    app = app_for(store, settings, extractor=lambda: make_extractor(settings, store.embedder))
     first, second = f"{fixture_server}/{CLINICS}", f"{fixture_server}/{CHIPS}"
     thread = kill_when_busy(worker_model, signal.SIGSEGV)
     with TestClient(app, base_url="http://127.0.0.1") as local:
@@ -166,7 +167,7 @@ def test_web_job_goes_on_and_server_stays_up_when_the_worker_dies(
 
 def test_doctor_reports_a_crashing_model_as_a_failed_line() -> None:
     from ingest.extract import llamaproc
-    from kb.cli.doctor_cmd import check_model
+    from signalkb.cli.doctor_cmd import check_model
 
     def crash_the_first_busy_worker() -> None:
         end = time.monotonic() + 300

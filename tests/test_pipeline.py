@@ -3,8 +3,9 @@
 A real 127.0.0.1 server and a real chromadb in tmp_path. The extractor is the scripted
 echo fake (these tests are about the code around the model; the real SLM is exercised by
 tests/test_end_to_end.py), and the in-process CLI tests embed with the hash embedder so
-that they need no model load. The kill test runs `python -m tests.ingest_fixtures`: the
-real `signalkb` CLI with those two fakes swapped in (see `run_cli_with_echo_extractor`).
+that they need no model load (`tests.fakes.FAKES`, given to the CLI through
+`signalkb.compose.Parts`). The kill test runs `python -m tests.ingest_fixtures`: the real
+`signalkb` CLI with those two fakes swapped in (see `run_cli_with_echo_extractor`).
 """
 
 from __future__ import annotations
@@ -21,22 +22,20 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import kb.cli.ingest_cmds  # noqa: F401  (registers the commands under test)
 from ingest.dedup import distance, resemblance, simhash
 from ingest.extract.scripted import ScriptedExtractor
-from ingest.pipeline import (
-    HostThrottle,
-    ingest_batch,
-    ingest_source,
-    load_failures,
-)
+from ingest.failures import load_failures
+from ingest.pipeline import HostThrottle, ingest_batch
+from ingest.runner import Event, Request
+from ingest.runner import run as run_ingest
 from ingest.urls import normalize_url
-from kb.cli import cli
 from kb.embed import HashEmbedder
 from kb.records import article_id_for
 from kb.settings import Settings
 from kb.store import Store
+from signalkb.cli import cli
 from tests import ingest_fixtures
+from tests.fakes import FAKES
 from tests.ingest_fixtures import (
     CANONICAL,
     PARAGRAPHS,
@@ -77,21 +76,20 @@ def store(settings: Settings) -> Store:
 
 @pytest.fixture
 def cli_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """In-process CLI runs use the echo extractor and the hash embedder."""
-    monkeypatch.setattr("ingest.extract.make_extractor", lambda settings: ScriptedExtractor())
-    monkeypatch.setattr("kb.store.MiniLMEmbedder", HashEmbedder)
+    """In-process CLI runs fetch without a politeness delay."""
     monkeypatch.setenv("SIGNALKB_HOST_DELAY", "0")
 
 
 def run(*args: object) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False, obj=FAKES)
     return result.exit_code, result.stdout, result.stderr
 
 
 def one(server: FixtureServer, path: str, store: Store, settings: Settings, **kw: bool):  # noqa: ANN201
-    return ingest_source(
-        server.url(path), store=store, extractor=ScriptedExtractor(), settings=settings, **kw
+    summary = ingest_batch(
+        [server.url(path)], store=store, extractor=ScriptedExtractor(), settings=settings, **kw
     )
+    return summary.outcomes[0]
 
 
 # ---- duplicates ---------------------------------------------------------------------
@@ -181,6 +179,31 @@ def test_batch_goes_on_after_failures_and_logs_them(
         sources[1]: "HTTP 410 Gone",
         sources[2]: "not an article: content type image/png",
     }
+
+
+def test_run_reports_every_stage_and_caps_a_listing(
+    ingest_server: FixtureServer, store: Store, settings: Settings
+) -> None:
+    paths = article_routes(ingest_server, 4)
+    ingest_server.routes["/run.xml"] = page(rss(ingest_server, paths[1:]), "application/rss+xml")
+    feed, first = ingest_server.url("/run.xml"), ingest_server.url(paths[0])
+    events: list[Event] = []
+    capped = settings.model_copy(update={"max_listing_entries": 2})
+    summary = run_ingest(
+        Request(sources=(first,), listings=(feed, ingest_server.url("/gone"))),
+        store=store,
+        extractor=ScriptedExtractor(),
+        settings=capped,
+        on_event=events.append,
+    )
+    assert [o.status for o in summary.outcomes] == ["failed", "ingested", "ingested", "ingested"]
+    listed = next(e for e in events if e.stage == "listed")
+    assert (listed.source, listed.listed, len(listed.found)) == (feed, 3, 2)
+    started = next(e for e in events if e.stage == "started")
+    assert started.found == (first, *listed.found)
+    stages = [e.stage for e in events if e.source == first]
+    assert stages == ["extracting", "storing", "done"]
+    assert [f["source"] for f in load_failures(settings.home)] == [ingest_server.url("/gone")]
 
 
 def test_host_delay_spaces_requests_to_one_host(
@@ -462,7 +485,7 @@ def test_batch_killed_half_way_finishes_on_restart(
     articles = store.list_articles()
     assert len(articles) == 8
     assert len({a.url for a in articles}) == 8
-    row_owners = {m["article_id"] for m in store.rows.get(include=["metadatas"])["metadatas"]}
+    row_owners = {m["article_id"] for m in store._cols.rows.get(include=["metadatas"])["metadatas"]}
     assert row_owners == {a.id for a in articles}  # no orphan rows of a half-written article
     assert store.count()["rows"] == sum(sum(1 for _ in a.all_items()) for a in articles)
     assert all(any(a.all_items()) for a in articles)

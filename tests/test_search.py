@@ -10,6 +10,7 @@ import pytest
 
 from kb.embed import HashEmbedder, MiniLMEmbedder
 from kb.errors import NotFoundError
+from kb.filters import Filters
 from kb.index import RowIndex, tokenize
 from kb.records import Article
 from kb.search import search, similar_articles, similar_items
@@ -31,7 +32,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
 
 
 def test_paraphrase_finds_the_signal(store: Store) -> None:
-    hits = search(store, "artificial intelligence uses a lot of electricity", kinds=("signals",))
+    hits = search(
+        store, "artificial intelligence uses a lot of electricity", Filters.of(kinds=("signals",))
+    )
     assert hits[0].row.item.name == "AI drives electricity demand"
     assert hits[0].score >= hits[-1].score
 
@@ -54,7 +57,9 @@ def test_modes_report_their_parts(store: Store) -> None:
 
 def test_filters(store: Store) -> None:
     def titles(**filters: object) -> set[str]:
-        return {h.row.title for h in search(store, "models and power", limit=50, **filters)}
+        return {
+            h.row.title for h in search(store, "models and power", Filters.of(**filters), limit=50)
+        }
 
     assert titles(min_relevancy=5) == {"Data centres strain the power grid"}
     assert titles(since=date(2025, 1, 1)) == {"Warehouse robots learn from video"}
@@ -66,7 +71,10 @@ def test_filters(store: Store) -> None:
     assert titles(technology="GPT 4") == {"Data centres strain the power grid"}
     assert titles(theme="Edge computing") == {"Small language models move onto phones"}
     assert titles(theme="unknown theme") == set()
-    kinds = {h.row.kind for h in search(store, "models", limit=50, kinds=("issues", "concerns"))}
+    kinds = {
+        h.row.kind
+        for h in search(store, "models", Filters.of(kinds=("issues", "concerns")), limit=50)
+    }
     assert kinds == {"issues", "concerns"}
 
 
@@ -79,7 +87,9 @@ def test_paging_is_a_window_of_the_full_ranking(store: Store) -> None:
 
 
 def test_similar_items_and_articles(store: Store) -> None:
-    signal = search(store, "AI drives electricity demand", kinds=("signals",), limit=1)[0].row
+    signal = search(store, "AI drives electricity demand", Filters.of(kinds=("signals",)), limit=1)[
+        0
+    ].row
     similar = similar_items(store, signal.id, limit=4)
     assert signal.id not in {h.row.id for h in similar} and len(similar) == 4
     assert similar[0].score >= similar[-1].score
@@ -99,7 +109,7 @@ def test_search_follows_writes(tmp_path: Path) -> None:
     renamed = article.technologies[0].model_copy(update={"name": "Octo-2 policy"})
     store.add(article.model_copy(update={"technologies": [renamed]}))
     assert search(store, "Octo-2", limit=1)[0].row.item.name == "Octo-2 policy"
-    assert search(store, "Diffusion", mode="keyword", kinds=("technologies",)) == []
+    assert search(store, "Diffusion", Filters.of(kinds=("technologies",)), mode="keyword") == []
     store.delete(article.id)
     assert search(store, "robots") == []
 

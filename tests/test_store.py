@@ -13,8 +13,9 @@ import pytest
 
 from kb.embed import ChromaEmbedding, HashEmbedder, MiniLMEmbedder
 from kb.errors import NotFoundError, StoreError
-from kb.index import RowIndex
-from kb.records import Technology
+from kb.filters import Filters
+from kb.index import RowIndex, StoredItem
+from kb.records import KINDS, Kind, Technology
 from kb.store import Store, item_metadata
 from tests.kb_fixtures import make_article
 
@@ -28,6 +29,32 @@ class CountingEmbedder(HashEmbedder):
         """Record the texts, then embed them."""
         self.calls.extend(texts)
         return super().embed(texts)
+
+
+def rows_indexed(store: Store) -> int:
+    """Rows in the store's in-memory index."""
+    with store.reading() as index:
+        return len(index)
+
+
+def nearest(
+    store: Store,
+    vector: object,
+    *,
+    kinds: tuple[Kind, ...] = KINDS,
+    min_relevancy: int = 1,
+    limit: int = 10,
+    **filters: object,
+) -> list[tuple[StoredItem, float]]:
+    """Rows nearest to a vector through the store's index, as vector search finds them."""
+    store.check_embedder()
+    with store.reading() as index:
+        mask = index.mask(Filters.of(kinds=kinds, min_relevancy=min_relevancy, **filters))  # type: ignore[arg-type]
+        query = np.asarray(vector, dtype=np.float32)
+        return [
+            (index.item(at), score)
+            for at, score in index.vector_top(query, mask, limit, ann=store.ann)
+        ]
 
 
 @pytest.fixture
@@ -57,7 +84,7 @@ def test_replace_leaves_no_orphan_rows(store: Store) -> None:
     extra = article.signals[0].model_copy(update={"name": "Second signal"})
     store.add(article.model_copy(update={"signals": [*article.signals, extra], "issues": []}))
     assert store.count() == {"articles": 1, "rows": 5}
-    stored = store.rows.get(include=["metadatas"])
+    stored = store._cols.rows.get(include=["metadatas"])
     assert sorted(stored["ids"]) == sorted(
         [f"{article.id}:{k}:0" for k in ("signals", "concerns", "behaviors", "technologies")]
         + [f"{article.id}:signals:1"]
@@ -70,7 +97,7 @@ def test_delete_removes_article_and_rows(store: Store) -> None:
     store.add_many([keep, gone])
     store.delete(gone.id)
     assert store.count() == {"articles": 1, "rows": 5}
-    assert {h.article_id for h, _ in store.query_items(store.embed(["power grid"])[0])} == {keep.id}
+    assert {h.article_id for h, _ in nearest(store, store.embed(["power grid"])[0])} == {keep.id}
     with pytest.raises(NotFoundError):
         store.delete(gone.id)
 
@@ -94,32 +121,32 @@ def test_pending_write_is_rolled_back_on_open(tmp_path: Path) -> None:
     hour_ago = time.time_ns() - 3600 * 10**9
     for article, at in ((crashed, hour_ago), (running, time.time_ns())):
         kind, _, item = article.all_items()[0]
-        store.journal.add(
+        store._cols.journal._collection.add(
             ids=[f"change:{article.id}"],
             embeddings=[[1.0]],
             metadatas=[{"articles": article.id, "done": False, "at": at}],
         )
-        store.rows.add(
+        store._cols.rows.add(
             ids=[f"{article.id}:{kind}:0"],
             embeddings=store.embed([item.text()]).tolist(),
             metadatas=[item_metadata(article, kind, item)],
         )
     reopened = Store(home, embedder=HashEmbedder())
     assert reopened.count() == {"articles": 1, "rows": 6}
-    left = {m["article_id"] for m in reopened.rows.get(include=["metadatas"])["metadatas"]}
+    left = {m["article_id"] for m in reopened._cols.rows.get(include=["metadatas"])["metadatas"]}
     assert left == {done.id, running.id}
     assert reopened.get(done.id) == done
-    unfinished = reopened.journal.get(where={"done": False})["ids"]
+    unfinished = reopened._cols.journal._collection.get(where={"done": False})["ids"]
     assert unfinished == [f"change:{running.id}"]
 
 
 def test_index_follows_writes_of_another_store(tmp_path: Path) -> None:
     home = tmp_path / "kb"
     reader, writer = Store(home, embedder=HashEmbedder()), Store(home, embedder=HashEmbedder())
-    assert len(reader.index) == 0
+    assert rows_indexed(reader) == 0
     writer.add(make_article("robots"))
-    reader._checked_at = 0.0  # skip the one-second wait between generation checks
-    assert len(reader.index) == 5
+    reader._live._checked_at = 0.0  # skip the one-second wait between journal checks
+    assert rows_indexed(reader) == 5
 
 
 def test_embeddings_computed_once_per_text(tmp_path: Path) -> None:
@@ -140,20 +167,20 @@ def test_reindex_with_another_model_rebuilds_vectors(tmp_path: Path) -> None:
     Store(home, embedder=HashEmbedder()).add(make_article("slm"))
     other = Store(home, embedder=MiniLMEmbedder())
     with pytest.raises(StoreError, match="reindex"):
-        other.query_items(np.zeros(384))
+        nearest(other, np.zeros(384))
     assert other.reindex() == 1
     assert Store(home, embedder=MiniLMEmbedder()).stats()["embedder"] == "all-MiniLM-L6-v2"
-    assert len(other.rows.get(include=["embeddings"])["embeddings"][0]) == 384
+    assert len(other._cols.rows.get(include=["embeddings"])["embeddings"][0]) == 384
 
 
 def test_chroma_uses_our_embedder_and_no_telemetry(store: Store) -> None:
     # Documents added without vectors go through signalkb's embedder, never chroma's
     # downloading default (which `embedding_function=None` would not prevent).
-    assert isinstance(store.rows._embedding_function, ChromaEmbedding)
-    store.rows.add(ids=["loose"], documents=["a row without a vector"])
-    vector = store.rows.get(ids=["loose"], include=["embeddings"])["embeddings"][0]
+    assert isinstance(store._cols.rows._embedding_function, ChromaEmbedding)
+    store._cols.rows.add(ids=["loose"], documents=["a row without a vector"])
+    vector = store._cols.rows.get(ids=["loose"], include=["embeddings"])["embeddings"][0]
     assert np.allclose(vector, HashEmbedder().embed(["a row without a vector"])[0], atol=1e-6)
-    assert store.client.get_settings().anonymized_telemetry is False
+    assert store._client.get_settings().anonymized_telemetry is False
 
 
 def test_filters_on_the_index(store: Store) -> None:
@@ -167,20 +194,20 @@ def test_filters_on_the_index(store: Store) -> None:
     query = store.embed(["models"])[0]
 
     def ids(**filters: object) -> set[str]:
-        return {row.id.split(":")[1] for row, _ in store.query_items(query, limit=50, **filters)}
+        return {row.id.split(":")[1] for row, _ in nearest(store, query, limit=50, **filters)}
 
     assert ids(kinds=("signals",)) == {"signals"}
-    found = store.query_items(query, limit=50, min_relevancy=5)
+    found = nearest(store, query, limit=50, min_relevancy=5)
     assert {row.title for row, _ in found} == {"Data centres strain the power grid"}
-    assert {r.published for r, _ in store.query_items(query, limit=50, since=date(2025, 1, 1))} == {
+    assert {r.published for r, _ in nearest(store, query, limit=50, since=date(2025, 1, 1))} == {
         "2025-02-01"
     }
-    assert {r.site for r, _ in store.query_items(query, limit=50, site="www.A.example")} == {
+    assert {r.site for r, _ in nearest(store, query, limit=50, site="www.A.example")} == {
         "a.example"
     }
-    by_tech = store.query_items(query, limit=50, technology="gpt 4")
+    by_tech = nearest(store, query, limit=50, technology="gpt 4")
     assert {r.title for r, _ in by_tech} == {"Data centres strain the power grid"}
-    by_theme = store.query_items(query, limit=50, theme="Robotics")
+    by_theme = nearest(store, query, limit=50, theme="Robotics")
     assert {r.title for r, _ in by_theme} == {"Warehouse robots learn from video"}
 
 
@@ -188,7 +215,7 @@ def test_minilm_store_finds_paraphrase(tmp_path: Path) -> None:
     store = Store(tmp_path / "kb", embedder=MiniLMEmbedder())
     store.add_many([make_article("slm"), make_article("energy"), make_article("robots")])
     query = store.embed(["AI needs a lot of electricity"])[0]
-    best, score = store.query_items(query, kinds=("signals",), limit=1)[0]
+    best, score = nearest(store, query, kinds=("signals",), limit=1)[0]
     assert best.item.name == "AI drives electricity demand"
     assert 0.3 < score <= 1.0
 
@@ -197,8 +224,8 @@ def test_index_snapshot_and_change_log(tmp_path: Path) -> None:
     home = tmp_path / "kb"
     first = Store(home, embedder=HashEmbedder())
     first.add_many([make_article("slm"), make_article("energy")])
-    assert len(first.index) == 10
-    snapshot = first._snapshot_path()
+    assert rows_indexed(first) == 10
+    snapshot = first._live._snapshot_path()
     assert snapshot.exists()
     # Another process writes after the snapshot: a third one starts from the snapshot
     # and applies only the logged change, without reading every row again.
@@ -207,21 +234,22 @@ def test_index_snapshot_and_change_log(tmp_path: Path) -> None:
     other.delete(make_article("slm").id)
     third = Store(home, embedder=HashEmbedder())
     full_reads: list[object] = []
-    original_get = third.rows.get
+    original_get = third._cols.rows.get
 
     def counting_get(*args: object, **kwargs: object) -> object:
         if "offset" in kwargs:
             full_reads.append(kwargs)
         return original_get(*args, **kwargs)
 
-    third.rows.get = counting_get  # type: ignore[method-assign]
-    titles = {third.index.item(at).title for at in third.index.live_slots()}
+    third._cols.rows.get = counting_get  # type: ignore[method-assign]
+    with third.reading() as index:
+        titles = {index.item(at).title for at in index.live_slots()}
     assert titles == {"Data centres strain the power grid", "Warehouse robots learn from video"}
     assert full_reads == []
     # A reindex elsewhere replaces the collections: readers reload everything.
     Store(home, embedder=HashEmbedder()).reindex()
-    third._checked_at = 0.0
-    assert len(third.index) == 10 and third.rows.id != first.rows.id
+    third._live._checked_at = 0.0
+    assert rows_indexed(third) == 10 and third._cols.rows.id != first._cols.rows.id
 
 
 def test_replacing_often_keeps_the_index_compact() -> None:
@@ -249,10 +277,10 @@ def test_a_fresh_load_does_not_reapply_earlier_writes(tmp_path: Path) -> None:
     shutil.rmtree(home / "index")  # the writer's snapshot: make the first reader load chroma
     for reader in (Store(home, embedder=HashEmbedder()), Store(home, embedder=HashEmbedder())):
         refreshed: list[set[str]] = []
-        reader._refresh = refreshed.append  # type: ignore[method-assign]
-        assert len(reader.index) == 15  # from chroma, then from the snapshot
-        reader._checked_at = 0.0
-        assert len(reader.index) == 15 and refreshed == []
+        reader._live._refresh = refreshed.append  # type: ignore[method-assign]
+        assert rows_indexed(reader) == 15  # from chroma, then from the snapshot
+        reader._live._checked_at = 0.0
+        assert rows_indexed(reader) == 15 and refreshed == []
 
 
 def test_technology_names_reuse_the_stored_spelling(store: Store) -> None:
@@ -263,7 +291,8 @@ def test_technology_names_reuse_the_stored_spelling(store: Store) -> None:
     assert [t.name for t in store.get(newcomer.id).technologies] == ["GPT-4", "Phi-3"]
     fresh = make_article("robots", url="https://b.example/x", technologies=spelled)
     assert store.normalise_names([fresh])[0].technologies[0].name == "GPT-4"
-    assert store.index.technology_names()["phi3"] == "Phi-3"
+    with store.reading() as index:
+        assert index.technology_names()["phi3"] == "Phi-3"
 
 
 def test_rewrite_after_crash_before_article_entry_leaves_no_orphans(tmp_path: Path) -> None:
@@ -276,13 +305,13 @@ def test_rewrite_after_crash_before_article_entry_leaves_no_orphans(tmp_path: Pa
     extra = article.signals[0].model_copy(update={"name": "Crashed extra signal"})
     bigger = article.model_copy(update={"signals": [*article.signals, extra]})
     vectors = crashed._vectors([bigger])
-    crashed._begin(bigger.id)
-    crashed._write([bigger], crashed.rows, crashed.articles, vectors)
-    crashed.articles.delete(ids=[bigger.id])  # the crash: the article entry never landed
-    assert crashed.rows.count() == 6
+    crashed._cols.journal.begin(bigger.id)
+    crashed._write([bigger], crashed._cols.rows, crashed._cols.articles, vectors)
+    crashed._cols.articles.delete(ids=[bigger.id])  # the crash: the article entry never landed
+    assert crashed._cols.rows.count() == 6
 
     restarted = Store(home, embedder=HashEmbedder())
     restarted.add(article)
     assert restarted.count() == {"articles": 1, "rows": 5}
-    names = {m["name"] for m in restarted.rows.get(include=["metadatas"])["metadatas"]}
+    names = {m["name"] for m in restarted._cols.rows.get(include=["metadatas"])["metadatas"]}
     assert "Crashed extra signal" not in names

@@ -14,10 +14,10 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from kb.cli import cli
 from kb.embed import MiniLMEmbedder
 from kb.search import search
 from kb.store import Store
+from signalkb.cli import cli
 from tests.kb_fixtures import make_article
 
 pytestmark = pytest.mark.slow
@@ -78,7 +78,7 @@ def test_store_through_the_server(chroma_url: str, tmp_path: Path) -> None:
     assert search(reader, "Phi-3", limit=1)[0].row.item.name == "Phi-3"
     writer.add(slm.model_copy(update={"issues": []}))
     writer.delete(energy.id)
-    reader._checked_at = 0.0  # skip the one-second wait between generation checks
+    reader._live._checked_at = 0.0  # skip the one-second wait between journal checks
     assert reader.count() == {"articles": 1, "rows": 4}
     assert {h.row.article_id for h in search(reader, "power grid electricity")} == {slm.id}
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from kb.embed import MiniLMEmbedder
+from kb.filters import Filters
 from kb.records import Technology
 from kb.store import Store
 from kb.trends import canonical_name, compute_trends, momentum, technology_key
@@ -52,8 +53,13 @@ def test_shared_signals_form_one_trend(store: Store) -> None:
 def test_technology_spellings_are_one_trend(store: Store) -> None:
     trends = compute_trends(store, kind="technologies")
     assert [(t.name, t.size) for t in trends] == [("GPT-4", 5)]
-    recent = compute_trends(store, kind="technologies", since=date(2024, 5, 1))
+    recent = compute_trends(store, kind="technologies", filters=Filters.of(since=date(2024, 5, 1)))
     assert recent[0].size == 3 and recent[0].first_seen == date(2024, 5, 10)
+    # Trends take every filter: no technology row is that relevant, no two articles that early.
+    top = compute_trends(store, kind="technologies", filters=Filters.of(min_relevancy=5))
+    assert top == [] and compute_trends(store, filters=Filters.of(until=date(2024, 2, 1))) == []
+    themed = compute_trends(store, filters=Filters.of(theme="Edge computing"), min_articles=1)
+    assert {t.name for t in themed} == {"Shift towards small language models"}
 
 
 def test_momentum_labels() -> None:

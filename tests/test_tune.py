@@ -574,7 +574,7 @@ def test_loss_curve_png(tmp_path: Path) -> None:
 def test_cli_tune_is_registered_and_checks_its_tasks(pairs_dir: Path, tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from kb.cli import cli
+    from signalkb.cli import cli
 
     runner = CliRunner()
     help_text = runner.invoke(cli, ["tune", "--help"], catch_exceptions=False).output

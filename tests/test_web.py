@@ -363,7 +363,7 @@ def test_ingest_job_reports_each_article_and_retries_failures(
 ) -> None:
     store = Store(tmp_path / "kb", embedder=HashEmbedder())
     settings = Settings(home=store.home, allow_private=True)
-    app = app_for(store, settings, extractor_factory=ScriptedExtractor)
+    app = app_for(store, settings, extractor=ScriptedExtractor)
     good = f"{fixture_server}/open-weights-clinics.html"
     missing = f"{fixture_server}/no-such-page.html"
     with TestClient(app, base_url="http://127.0.0.1") as local:
@@ -409,7 +409,7 @@ def test_ingest_job_runs_at_lower_priority_than_the_pages(
 ) -> None:
     store = Store(tmp_path / "kb", embedder=HashEmbedder())
     settings = Settings(home=store.home, allow_private=True)
-    app = app_for(store, settings, extractor_factory=NiceRecordingExtractor)
+    app = app_for(store, settings, extractor=NiceRecordingExtractor)
     with TestClient(app, base_url="http://127.0.0.1") as local:
         url = f"{fixture_server}/open-weights-clinics.html"
         job = local.post("/api/ingest", data={"urls": url}).json()["job"]
@@ -533,7 +533,7 @@ def feed_server(fixture_server: str) -> Iterator[str]:
 def test_ingest_a_feed_adds_its_articles_to_the_job(tmp_path: Path, feed_server: str) -> None:
     store = Store(tmp_path / "kb", embedder=HashEmbedder())
     settings = Settings(home=store.home, allow_private=True)
-    app = app_for(store, settings, extractor_factory=ScriptedExtractor)
+    app = app_for(store, settings, extractor=ScriptedExtractor)
     with TestClient(app, base_url="http://127.0.0.1") as local:
         assert local.post("/api/ingest", data={"feed": "file:///etc/passwd"}).status_code == 422
         job = local.post("/api/ingest", data={"feed": feed_server}).json()["job"]
@@ -550,7 +550,7 @@ def test_ingest_a_feed_adds_its_articles_to_the_job(tmp_path: Path, feed_server:
 def test_serve_refuses_a_public_address_without_a_token() -> None:
     from click.testing import CliRunner
 
-    from kb.cli import cli, serve_cmd  # noqa: F401 (registers the command)
+    from signalkb.cli import cli
 
     result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "9"])
     assert result.exit_code == 2
@@ -561,7 +561,11 @@ def test_an_unexpected_error_is_a_friendly_500_without_traceback(tmp_path: Path)
     def broken_store() -> Store:
         raise RuntimeError("disk on fire at /secret/path")
 
-    app = create_app(Settings(home=tmp_path), store_factory=broken_store)
+    app = create_app(
+        Settings(home=tmp_path),
+        store_factory=broken_store,
+        extractor_factory=lambda store: ScriptedExtractor(),
+    )
     with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as local:
         response = local.get("/search", params={"q": "x"})
         assert response.status_code == 500
@@ -633,7 +637,7 @@ def test_store_cache_reuses_until_the_store_changes(tmp_path: Path) -> None:
 def test_serve_get_prints_one_page_without_a_socket(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from kb.cli import cli, serve_cmd  # noqa: F401 (registers the command)
+    from signalkb.cli import cli
 
     runner = CliRunner()
     home = str(tmp_path / "kb")

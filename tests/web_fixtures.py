@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from ingest.extract import Extractor, ScriptedExtractor
 from kb.embed import Embedder
 from kb.records import Article, article_id_for
 from kb.settings import Settings
 from kb.store import Store
-from web.app import create_app
+from signalkb.compose import Parts
 
 XSS = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
 XSS_URL = "javascript:window.__pwned = 3"
@@ -141,9 +143,15 @@ def fill_store(home: Path, embedder: Embedder, articles: list[Article]) -> Store
     return store
 
 
-def app_for(store: Store, settings: Settings | None = None, **kwargs: object) -> FastAPI:
-    """The app over an already opened store."""
-    return create_app(settings or Settings(home=store.home), store_factory=lambda: store, **kwargs)  # type: ignore[arg-type]
+def app_for(
+    store: Store,
+    settings: Settings | None = None,
+    *,
+    extractor: Callable[[], Extractor] = ScriptedExtractor,
+) -> FastAPI:
+    """The app over an already opened store; ingest jobs extract with `extractor()`."""
+    parts = Parts(extractor=lambda settings, embedder: extractor())
+    return parts.web_app(settings or Settings(home=store.home), store=store)
 
 
 def timeline_articles() -> list[Article]:

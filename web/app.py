@@ -19,52 +19,25 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kb.embed import MiniLMEmbedder
 from kb.errors import NotFoundError, SignalKBError
 from kb.settings import Settings
-from kb.store import Store
 from web.batching import BatchingEmbedder
 from web.cache import StoreCache
-from web.embedproc import ProcessEmbedder
 from web.guard import Guard
 from web.render import make_templates, respond
 from web.routes import articles, docs, ingest, search, tables, trends
 from web.state import AppState, ExtractorFactory, StoreFactory
 
 STATIC_DIR = Path(__file__).parent / "static"
-MINILM = "kb.embed:MiniLMEmbedder"
 log = logging.getLogger(__name__)
-
-
-def _open_store(settings: Settings) -> Store:
-    """The store; its embeddings are computed in child processes (web.embedproc).
-
-    Search queries go to one, in batches (web.batching); the rows of the articles an
-    ingest job stores go to another that runs at the ingest job's lower priority.
-    """
-    from web.jobs import INGEST_NICE  # not at the top: it imports the whole ingest pipeline
-
-    name, dim = MiniLMEmbedder.name, MiniLMEmbedder.dim
-    queries = ProcessEmbedder(MINILM, name=name, dim=dim)
-    bulk = ProcessEmbedder(MINILM, name=name, dim=dim, nice=INGEST_NICE)
-    embedder = BatchingEmbedder(queries, bulk=bulk)
-    return Store(settings.home, embedder=embedder, chroma_url=settings.chroma_url)
-
-
-def _default_extractor_factory(settings: Settings) -> ExtractorFactory:
-    def factory() -> Any:
-        from ingest.extract import make_extractor
-
-        return make_extractor(settings)
-
-    return factory
 
 
 def _warm_up(state: AppState) -> None:
     """Open the store, load its row index and the embedding model before the first search."""
     try:
         state.store.embedder.embed(["warm up"])
-        _ = state.store.index
+        with state.store.reading():
+            pass
     except Exception:  # the first request will meet the same error and show it
         log.warning("could not open the knowledge base at start", exc_info=True)
 
@@ -84,16 +57,18 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(
     settings: Settings,
     *,
-    store_factory: StoreFactory | None = None,
-    extractor_factory: ExtractorFactory | None = None,
+    store_factory: StoreFactory,
+    extractor_factory: ExtractorFactory,
     warm_up: bool = False,
 ) -> FastAPI:
     """The web UI over the knowledge base at `settings.home` (or `settings.chroma_url`).
 
     Args:
         settings: signalkb's settings.
-        store_factory: opens the store (default: MiniLM, query embeddings batched).
-        extractor_factory: builds the extractor ingest jobs use (default: the configured one).
+        store_factory: opens the store, on first use (`signalkb.compose.Parts.web_app`
+            gives one whose embedder runs in child processes).
+        extractor_factory: builds the extractor ingest jobs use, on first use, from the
+            app's store (whose embedder it shares).
         warm_up: at start, open the store and load the model in the background (for a
             server, so that the first search is quick).
 
@@ -110,8 +85,8 @@ def create_app(
     )
     app.state.signalkb = AppState(
         settings,
-        store_factory or (lambda: _open_store(settings)),
-        extractor_factory or _default_extractor_factory(settings),
+        store_factory,
+        extractor_factory,
     )
     app.state.templates = make_templates()
     app.state.cache = StoreCache()

@@ -27,8 +27,7 @@ class StoreCache:
     @staticmethod
     def version(store: Store) -> tuple[int, ...]:
         """What changes whenever an article or a row is written or removed."""
-        index = store.index
-        return (id(index), index.size, len(index.live_slots()), store.articles.count())
+        return store.version()
 
     def get(self, store: Store, key: Hashable, compute: Callable[[], T]) -> T:
         """The cached value for `key`, computed (once, under a lock) when missing or stale."""

@@ -1,4 +1,8 @@
-"""Plain, JSON-ready dicts built from the store: the context every page renders."""
+"""Plain, JSON-ready dicts built from the store: the context every page renders.
+
+Articles, rows, hits and trends take their shape from `kb.serialize`, as the CLI's `--json`
+does.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ from typing import Any
 from fastapi import HTTPException
 
 from kb.records import ITEM_TYPES, KINDS, Article, Item, Kind
-from kb.store import StoredItem
 
 
 def columns(kind: Kind) -> list[dict[str, str]]:
@@ -21,38 +24,6 @@ def columns(kind: Kind) -> list[dict[str, str]]:
 def item_fields(item: Item) -> dict[str, Any]:
     """A row's own fields (name, description, ..., relevancy, evidence)."""
     return item.model_dump()
-
-
-def stored_row(stored: StoredItem, score: float | None = None) -> dict[str, Any]:
-    """A stored row with the article it comes from (and its search score, when given)."""
-    row = {
-        "id": stored.id,
-        "kind": stored.kind,
-        **item_fields(stored.item),
-        "article_id": stored.article_id,
-        "title": stored.title,
-        "url": stored.url,
-        "published": stored.published,
-        "site": stored.site,
-    }
-    if score is not None:
-        row["score"] = round(score, 4)
-    return row
-
-
-def article_brief(article: Article) -> dict[str, Any]:
-    """What a list of articles shows: title, source, date and counts of rows."""
-    return {
-        "id": article.id,
-        "title": article.title,
-        "url": article.url,
-        "site": article.site,
-        "published": article.published.isoformat() if article.published else "",
-        "category": article.category,
-        "type": article.type,
-        "rows": {kind: len(article.items(kind)) for kind in KINDS},
-        "incomplete": article.incomplete,
-    }
 
 
 def article_tables(article: Article) -> list[dict[str, Any]]:

@@ -1,9 +1,8 @@
 """Ingest jobs run in the background, one at a time, with progress per article.
 
 Each article moves through queued (fetched ahead, several at once) → extracting → storing →
-stored (or unchanged, duplicate, failed with the reason); a feed is fetching → listed. The
-stages are observed by wrapping the extractor and the store that
-`ingest.pipeline.ingest_batch` calls, so the pipeline stays the one path.
+stored (or unchanged, duplicate, failed with the reason); a feed is fetching → listed. A job
+is one call of `ingest.runner.run`, whose events move the entries along.
 """
 
 from __future__ import annotations
@@ -13,21 +12,21 @@ import queue
 import secrets
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from ingest.document import Document
-from ingest.feeds import listing_urls
-from ingest.pipeline import Outcome, ingest_batch
-from kb.errors import ExtractionError, SignalKBError
+from ingest.extract.base import Extractor
+from ingest.runner import Event, Request, run
+from kb.errors import ExtractionError
 from kb.records import Article
 from kb.settings import Settings
 from kb.store import Store
 
 FINAL = ("stored", "unchanged", "duplicate", "failed", "listed")
 MAX_JOBS_KEPT = 50
-MAX_FEED_ENTRIES = 200
 INGEST_NICE = 10  # added to the ingest thread's nice value (Linux: nice is per thread)
 
 
@@ -82,49 +81,30 @@ class Job:
         }
 
 
-class _Watched:
-    """Marks each entry's stage as the pipeline calls the extractor and then the store.
+class _Stoppable:
+    """The job's extractor, refusing the articles left once the server is stopping."""
 
-    The batch extracts and stores one article at a time, so the entry being stored is
-    the one last handed to the extractor.
-    """
-
-    def __init__(
-        self, extractor: Any, store: Store, entries: dict[str, Entry], stopping: threading.Event
-    ) -> None:
+    def __init__(self, extractor: Extractor, stopping: threading.Event) -> None:
         self._extractor = extractor
-        self._store = store
-        self._entries = entries
         self._stopping = stopping
-        self._current: Entry | None = None
 
     def extract(self, document: Document) -> Article:
+        """The inner extractor's record, unless the server is stopping."""
         if self._stopping.is_set():
             raise ExtractionError("the server stopped before this one", source=document.source)
-        self._current = self._entries.get(document.source)
-        if self._current is not None:
-            self._current.status = "extracting"
-            self._current.title = document.title
-        article: Article = self._extractor.extract(document)
-        return article
-
-    def add(self, article: Article) -> None:
-        if self._current is not None:
-            self._current.status = "storing"
-        self._store.add(article)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
+        return self._extractor.extract(document)
 
 
 class JobManager:
     """Runs jobs one after another on a single worker thread (one model in memory)."""
 
-    def __init__(self, settings: Settings, store: Store, extractor_factory: Any) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, extractor_factory: Callable[[Store], Extractor]
+    ) -> None:
         self.settings = settings
         self.store = store
         self._extractor_factory = extractor_factory
-        self._extractor: Any = None
+        self._extractor: Extractor | None = None
         self.jobs: dict[str, Job] = {}
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._lock = threading.Lock()
@@ -168,53 +148,52 @@ class JobManager:
         while (job := self._queue.get()) is not None:
             try:
                 if self._extractor is None:
-                    self._extractor = self._extractor_factory()
+                    self._extractor = self._extractor_factory(self.store)
             except Exception as exc:  # a missing model must fail the job, not the worker
                 job.error = f"the extractor could not start: {exc}"
                 continue
-            for entry in job.entries:  # a feed appends its articles as it is read
-                if entry.kind == "feed":
-                    self._list(job, entry)
-            self._ingest([e for e in job.entries if e.kind == "article"])
+            self._ingest(job, self._extractor)
 
-    def _list(self, job: Job, entry: Entry) -> None:
-        entry.status = "fetching"
+    def _ingest(self, job: Job, extractor: Extractor) -> None:
+        request = Request(
+            sources=tuple(e.source for e in job.entries if e.kind == "article"),
+            listings=tuple(e.source for e in job.entries if e.kind == "feed"),
+        )
         try:
-            urls = listing_urls(entry.source, self.settings)
-        except SignalKBError as exc:
-            entry.status, entry.message = "failed", exc.message
-            return
-        known = {e.source for e in job.entries}
-        new = [u for u in urls if u not in known][:MAX_FEED_ENTRIES]
-        job.entries.extend(Entry(u) for u in new)
-        entry.status = "listed"
-        entry.message = f"{len(new)} new articles of {len(urls)} listed"
-
-    def _ingest(self, entries: list[Entry]) -> None:
-        by_source = {e.source: e for e in entries}
-        watched = _Watched(self._extractor, self.store, by_source, self._stopping)
-
-        def finished(outcome: Outcome) -> None:
-            entry = by_source.get(outcome.source)
-            if entry is None:
-                return
-            entry.article_id = outcome.article_id
-            entry.title = outcome.title or entry.title
-            entry.message = outcome.message
-            entry.status = "stored" if outcome.status == "ingested" else outcome.status
-
-        try:
-            ingest_batch(
-                list(by_source),
-                store=watched,  # type: ignore[arg-type]
-                extractor=watched,
+            run(
+                request,
+                store=self.store,
+                extractor=_Stoppable(extractor, self._stopping),
                 settings=self.settings,
-                on_outcome=finished,
+                on_event=lambda event: _follow(job, event),
             )
         except Exception as exc:  # the job must end with a reason, never hang "running"
-            for entry in entries:
+            for entry in job.entries:
                 if entry.status not in FINAL:
                     entry.status, entry.message = "failed", f"unexpected error: {exc}"
+
+
+def _follow(job: Job, event: Event) -> None:
+    """Move the job's entry of the event's source to the event's stage."""
+    if event.stage == "listed":
+        job.entries.extend(Entry(u) for u in event.found)
+    entry = next((e for e in job.entries if e.source == event.source), None)
+    if entry is None or event.stage == "started":
+        return
+    if event.stage == "listing":
+        entry.status = "fetching"
+    elif event.stage == "listed":
+        entry.status = "listed"
+        entry.message = f"{len(event.found)} new articles of {event.listed} listed"
+    elif event.stage in ("extracting", "storing"):
+        entry.status = event.stage
+        entry.title = event.title or entry.title
+    elif event.outcome is not None:
+        outcome = event.outcome
+        entry.article_id = outcome.article_id
+        entry.title = outcome.title or entry.title
+        entry.message = outcome.message
+        entry.status = "stored" if outcome.status == "ingested" else outcome.status
 
 
 def lower_priority() -> None:

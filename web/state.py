@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from web.jobs import JobManager
 
 StoreFactory = Callable[[], Store]
-ExtractorFactory = Callable[[], Any]
+# Builds the extractor of ingest jobs; given the app's store, whose embedder it shares.
+ExtractorFactory = Callable[[Store], Any]
 
 
 class AppState:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from kb.export import FORMATS, export_frame, render
+from kb.filters import EVERY_ROW, Filters
 from kb.records import ITEM_TYPES, Kind
 from kb.store import Store
 
@@ -52,9 +53,10 @@ class KindRows:
     text: pd.Series
 
 
-def kind_rows(store: Store, kind: Kind) -> KindRows:
-    """The full table of one kind, with the text the filter box searches."""
-    frame = export_frame(store, kind)
+def kind_rows(store: Store, kind: Kind, filters: Filters = EVERY_ROW) -> KindRows:
+    """The table of one kind (its rows that pass `filters`), with the text the filter box
+    searches."""
+    frame = export_frame(store, kind, filters)
     fields = [f for f, _ in table_columns(kind) if f != "relevancy"]
     text = frame[fields].astype(str).agg(" ".join, axis=1).str.lower()
     return KindRows(frame, text)
@@ -65,17 +67,15 @@ def table_view(
     kind: Kind,
     *,
     q: str = "",
-    min_relevancy: int = 1,
     sort: str = "relevancy",
     direction: Direction = "desc",
     page: int = 1,
     per_page: int = 25,
 ) -> TableView:
-    """Filter rows by text and relevancy, sort by one column (ties keep the stored order), page."""
-    keep = rows.frame["relevancy"] >= min_relevancy
+    """Filter rows by text, sort by one column (ties keep the stored order), page."""
+    frame = rows.frame
     if q.strip():
-        keep &= rows.text.str.contains(q.strip().lower(), regex=False)
-    frame = rows.frame[keep]
+        frame = frame[rows.text.str.contains(q.strip().lower(), regex=False)]
     key = None if sort == "relevancy" else (lambda s: s.astype(str).str.lower())
     frame = frame.sort_values(sort, ascending=direction == "asc", kind="stable", key=key)
     start = (page - 1) * per_page

@@ -22,6 +22,7 @@ from ingest.extract.base import (
 from ingest.extract.scripted import ScriptedChatModel, ScriptedExtractor
 from ingest.extract.slm import SLMExtractor
 from ingest.extract.tuned import TunedExtractor
+from kb.embed import Embedder
 from kb.errors import BackendError
 from kb.settings import Settings
 
@@ -67,14 +68,15 @@ def make_chat_model(settings: Settings) -> ChatModel:
     return factory(settings)
 
 
-def make_extractor(settings: Settings) -> Extractor:
+def make_extractor(settings: Settings, embedder: Embedder | None = None) -> Extractor:
     """The extractor for the configured backend, with the per-article time limit: a
     TunedExtractor when the model runs with a LoRA adapter (it learned the task formats),
-    else the SLMExtractor that asks an untuned model small questions."""
+    else the SLMExtractor that asks an untuned model small questions. Both embed sentences
+    with `embedder` (default: MiniLM in this process)."""
     model = make_chat_model(settings)
     if adapter_for(settings) is not None:
-        return TunedExtractor(model, timeout=settings.extract_timeout)
-    return SLMExtractor(model, timeout=settings.extract_timeout)
+        return TunedExtractor(model, timeout=settings.extract_timeout, embedder=embedder)
+    return SLMExtractor(model, timeout=settings.extract_timeout, embedder=embedder)
 
 
 __all__ = [

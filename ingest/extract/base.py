@@ -29,7 +29,6 @@ class ChatModel(ABC):
     """A language model that answers chat messages, optionally constrained to a JSON schema."""
 
     name: ClassVar[str] = "model"
-    supports_schema: ClassVar[bool] = True
 
     @abstractmethod
     def complete(

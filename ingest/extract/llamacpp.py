@@ -132,7 +132,6 @@ class LlamaCppModel(ChatModel):
     """A GGUF model run by llama.cpp in this process."""
 
     name: ClassVar[str] = "llamacpp"
-    supports_schema: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -28,7 +28,6 @@ class OpenAICompatModel(ChatModel):
     """A chat model behind an OpenAI-compatible HTTP API."""
 
     name: ClassVar[str] = "openai"
-    supports_schema: ClassVar[bool] = True
 
     def __init__(
         self,

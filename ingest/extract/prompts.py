@@ -20,13 +20,6 @@ TECH_SCHEMA: dict[str, Any] = {
     "required": ["kind"],
 }
 
-QUESTIONS: dict[str, str] = {
-    "signals": "What emerging trend does this sentence show?",
-    "concerns": "What risk or worry does this sentence raise?",
-    "behaviors": "What are people or organisations doing here?",
-    "issues": "What topic of public debate does this sentence feed?",
-}
-
 
 def summary(title: str, body: str) -> str:
     """Ask for a one-paragraph third-person summary, as free prose."""
@@ -64,19 +57,6 @@ def technology_kind(term: str, sentence: str) -> str:
         f'In this sentence, is "{term}" a technology, product, model, method, person, '
         "organization, place or other?"
     )
-
-
-def technology(term: str, sentence: str) -> str:
-    """Ask for a technology's description, as the sentence gives it."""
-    return (
-        f"Sentence: {sentence}\n\n"
-        f"What is {term}, according to this sentence? Answer in one sentence."
-    )
-
-
-def item(kind: str, sentence: str) -> str:
-    """Ask for one table row's description from its evidence sentence, as free prose."""
-    return f"Sentence: {sentence}\n\n{QUESTIONS[kind]} Answer in one sentence."
 
 
 NAME_HINTS: dict[str, str] = {

@@ -1,4 +1,4 @@
-"""The article page: one record in the layout of RECORD-FORMAT.md."""
+"""The article page: one record in the layout of docs/record-format.md."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from kb.search import similar_articles, similar_items
-from web.data import article_brief, article_record, article_tables, columns, stored_row
+from kb.serialize import article_json, row_json
+from web.data import article_record, article_tables, columns
 from web.render import respond, wants_json
 from web.state import StoreDep
 
@@ -26,7 +27,7 @@ def article_page(request: Request, article_id: str, store: StoreDep) -> Response
         "article": article_record(article),
         "tables": article_tables(article),
         "similar_articles": [
-            {**article_brief(other), "similarity": round(score, 4)}
+            {**article_json(other), "similarity": round(score, 4)}
             for other, score in similar_articles(store, article.id, limit=SIMILAR)
         ],
     }
@@ -37,15 +38,15 @@ def article_page(request: Request, article_id: str, store: StoreDep) -> Response
 @router.get("/api/rows/{item_id}", summary="One row and the rows closest to it in meaning")
 def row_page(request: Request, item_id: str, store: StoreDep) -> Response:
     """A row of a table, its article, and similar rows from every article."""
-    index = store.index
-    at = index.pos.get(item_id)
-    if at is None:
+    with store.reading() as index:
+        at = index.pos.get(item_id)
+        row = index.item(at) if at is not None else None
+    if row is None:
         raise HTTPException(404, "No row with this id.")
-    row = index.item(at)
     context = {
-        "row": stored_row(row),
+        "row": row_json(row),
         "columns": columns(row.kind),
-        "similar": [stored_row(h.row, h.score) for h in similar_items(store, item_id, limit=10)],
+        "similar": [row_json(h.row, h.score) for h in similar_items(store, item_id, limit=10)],
     }
     return respond(request, "row.html", context)
 

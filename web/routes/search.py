@@ -14,8 +14,9 @@ from fastapi.responses import Response
 
 from kb.records import KINDS, Kind
 from kb.search import Hit, Mode, search
+from kb.serialize import article_json, hit_json
 from web.cache import StoreCache
-from web.data import article_brief, parse_date, stored_row
+from web.filters import FiltersDep
 from web.render import respond
 from web.state import StoreDep
 
@@ -32,14 +33,8 @@ Group = Literal["", "kind"]
 def search_page(
     request: Request,
     store: StoreDep,
+    filters: FiltersDep,
     q: Annotated[str, Query(max_length=500, description="free-text query")] = "",
-    kind: Annotated[list[Kind], Query(description="tables to search (all when empty)")] = [],  # noqa: B006
-    min_relevancy: Annotated[int, Query(ge=1, le=5)] = 1,
-    since: Annotated[str, Query(description="published on or after (YYYY-MM-DD)")] = "",
-    until: Annotated[str, Query(description="published on or before (YYYY-MM-DD)")] = "",
-    site: Annotated[str, Query(max_length=200, description="source site, e.g. example.com")] = "",
-    technology: Annotated[str, Query(max_length=200, description="article names it")] = "",
-    theme: Annotated[str, Query(max_length=200, description="article has this theme")] = "",
     mode: Annotated[Mode, Query(description="hybrid, vector or keyword ranking")] = "hybrid",
     page: Annotated[int, Query(ge=1, le=500)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = PER_PAGE,
@@ -49,20 +44,10 @@ def search_page(
 
     Every parameter is in the URL, so a search can be bookmarked and shared.
     """
-    since_day, until_day = parse_date(since, "since"), parse_date(until, "until")
-    filters: dict[str, Any] = {
-        "kind": kind,
-        "min_relevancy": min_relevancy if min_relevancy > 1 else None,
-        "since": since_day.isoformat() if since_day else None,
-        "until": until_day.isoformat() if until_day else None,
-        "site": site.strip(),
-        "technology": technology.strip(),
-        "theme": theme.strip(),
-        "mode": mode if mode != "hybrid" else None,
-    }
+    given = {**filters.params(), "mode": mode if mode != "hybrid" else None}
     params = {
         "q": q,
-        **filters,
+        **given,
         "per_page": per_page if per_page != PER_PAGE else None,
         "group": group or None,
     }
@@ -72,8 +57,8 @@ def search_page(
     context: dict[str, Any] = {
         "query": q,
         "kinds": list(KINDS),
-        "filters": {**filters, "kind": kind, "min_relevancy": min_relevancy, "mode": mode},
-        "filtered": any(filters.values()),
+        "filters": {**given, "min_relevancy": filters.min_relevancy, "mode": mode},
+        "filtered": any(given.values()),
         "page": page,
         "per_page": per_page,
         "params": params,
@@ -88,37 +73,26 @@ def search_page(
         hits = search(
             store,
             q,
-            kinds=tuple(kind) or KINDS,
-            min_relevancy=min_relevancy,
-            since=since_day,
-            until=until_day,
-            site=site.strip() or None,
-            technology=technology.strip() or None,
-            theme=theme.strip() or None,
+            filters,
             mode=mode,
             limit=GROUP_DEPTH if group else per_page + 1,
             offset=start,
         )
         if group:
-            context["groups"] = grouped(hits, tuple(kind) or KINDS)
+            context["groups"] = grouped(hits, filters.kinds)
             context["depth"] = len(hits)
         else:
-            context["hits"] = [hit_row(h) for h in hits[:per_page]]
+            context["hits"] = [hit_json(h) for h in hits[:per_page]]
             context["has_next"] = len(hits) > per_page
     else:
         cache: StoreCache = request.app.state.cache
         articles = cache.get(
-            store, "articles", lambda: [article_brief(a) for a in store.list_articles()]
+            store, "articles", lambda: [article_json(a) for a in store.list_articles()]
         )
         context["articles"] = articles[start : start + per_page]
         context["has_next"] = len(articles) > start + per_page
         context["counts"] = store.count()
     return respond(request, "search.html", context)
-
-
-def hit_row(hit: Hit) -> dict[str, Any]:
-    """A search hit as the page shows it: the row, its article, score and similarity."""
-    return {**stored_row(hit.row, hit.score), "similarity": hit.similarity}
 
 
 def grouped(hits: list[Hit], kinds: tuple[Kind, ...]) -> list[dict[str, Any]]:
@@ -127,6 +101,6 @@ def grouped(hits: list[Hit], kinds: tuple[Kind, ...]) -> list[dict[str, Any]]:
     for hit in hits:
         by_kind[hit.row.kind].append(hit)
     return [
-        {"kind": k, "count": len(found), "hits": [hit_row(h) for h in found[:PER_GROUP]]}
+        {"kind": k, "count": len(found), "hits": [hit_json(h) for h in found[:PER_GROUP]]}
         for k, found in by_kind.items()
     ]

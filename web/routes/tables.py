@@ -11,6 +11,7 @@ from kb.export import Format
 from kb.records import KINDS, Kind
 from kb.store import Store
 from web.cache import StoreCache
+from web.filters import RowFiltersDep
 from web.render import query_string, respond
 from web.state import StoreDep
 from web.tables import (
@@ -35,8 +36,8 @@ class TableQuery:
     def __init__(
         self,
         kind: Kind,
+        filters: RowFiltersDep,
         q: Annotated[str, Query(max_length=200, description="text the row must contain")] = "",
-        min_relevancy: Annotated[int, Query(ge=1, le=5)] = 1,
         sort: Annotated[str, Query(max_length=40, description="column to sort by")] = "relevancy",
         dir: Annotated[Direction, Query(description="sort direction")] = "desc",
         page: Annotated[int, Query(ge=1)] = 1,
@@ -46,7 +47,7 @@ class TableQuery:
             raise HTTPException(422, f"the {kind} table has no column {sort!r} to sort by")
         self.kind = kind
         self.q = q
-        self.min_relevancy = min_relevancy
+        self.filters = filters.only(kind)
         self.sort = sort
         self.dir: Direction = dir
         self.page = page
@@ -54,9 +55,10 @@ class TableQuery:
 
     def params(self) -> dict[str, Any]:
         """The parameters as they appear in the page's URL (defaults left out)."""
+        shared = {k: v for k, v in self.filters.params().items() if k != "kind"}
         return {
             "q": self.q,
-            "min_relevancy": self.min_relevancy if self.min_relevancy > 1 else None,
+            **shared,
             "sort": self.sort,
             "dir": self.dir,
             "page": self.page if self.page > 1 else None,
@@ -66,12 +68,13 @@ class TableQuery:
     def view(self, request: Request, store: Store) -> TableView:
         """The page of rows these parameters select."""
         cache: StoreCache = request.app.state.cache
-        rows = cache.get(store, ("table", self.kind), lambda: kind_rows(store, self.kind))
+        rows = cache.get(
+            store, ("table", self.filters), lambda: kind_rows(store, self.kind, self.filters)
+        )
         return table_view(
             rows,
             self.kind,
             q=self.q,
-            min_relevancy=self.min_relevancy,
             sort=self.sort,
             direction=self.dir,
             page=self.page,
@@ -116,7 +119,7 @@ def table_page(request: Request, store: StoreDep, table: TableDep) -> Response:
         "has_next": view.has_next,
         "params": params,
         "q": table.q,
-        "min_relevancy": table.min_relevancy,
+        "min_relevancy": table.filters.min_relevancy,
         "sort": table.sort,
         "dir": table.dir,
         "exports": [

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
+from kb.filters import Filters
 from kb.records import KINDS, Kind
+from kb.serialize import row_json, trend_json, trend_key
 from kb.store import Store
 from kb.trends import Trend, compute_trends
 from web.cache import StoreCache
 from web.charts import month_range
-from web.data import columns, parse_date, stored_row
+from web.data import columns
+from web.filters import RowFiltersDep
 from web.render import respond
 from web.state import StoreDep
 
@@ -22,39 +24,17 @@ router = APIRouter()
 TOP_TECHNOLOGIES = 12
 
 
-def trends_of(request: Request, store: Store, kind: Kind, since: date | None) -> list[Trend]:
+def trends_of(request: Request, store: Store, kind: Kind, filters: Filters) -> list[Trend]:
     """The trends of one kind, computed once per state of the store."""
     cache: StoreCache = request.app.state.cache
-    return cache.get(
-        store, ("trends", kind, since), lambda: compute_trends(store, kind=kind, since=since)
-    )
-
-
-def trend_key(trend: Trend) -> str:
-    """A trend's address: the id of its most central row."""
-    return trend.members[0].id
-
-
-def trend_summary(trend: Trend) -> dict[str, Any]:
-    """A trend without its member rows."""
-    return {
-        "key": trend_key(trend),
-        "name": trend.name,
-        "kind": trend.kind,
-        "size": trend.size,
-        "articles": len(trend.article_ids),
-        "first_seen": trend.first_seen,
-        "last_seen": trend.last_seen,
-        "monthly": trend.monthly,
-        "mean_relevancy": trend.mean_relevancy,
-        "momentum": trend.momentum,
-    }
+    key = ("trends", kind, filters.only(kind))
+    return cache.get(store, key, lambda: compute_trends(store, kind=kind, filters=filters))
 
 
 def relevancy_counts(store: Store, kind: Kind) -> list[tuple[str, int]]:
     """How many rows of a kind have each relevancy, 1 to 5."""
-    index = store.index
-    counts = Counter(int(r) for r in index.relevancy[index.live_slots(kind)])
+    with store.reading() as index:
+        counts = Counter(int(r) for r in index.relevancy[index.live_slots(kind)])
     return [(str(r), counts.get(r, 0)) for r in range(1, 6)]
 
 
@@ -63,20 +43,20 @@ def relevancy_counts(store: Store, kind: Kind) -> list[tuple[str, int]]:
 def trends_page(
     request: Request,
     store: StoreDep,
+    filters: RowFiltersDep,
     kind: Annotated[Kind, Query(description="table to find trends in")] = "signals",
-    since: Annotated[str, Query(description="articles published on or after (YYYY-MM-DD)")] = "",
 ) -> Response:
     """Trends of a kind, their monthly counts, the relevancy spread and the top technologies."""
-    day = parse_date(since, "since")
-    trends = trends_of(request, store, kind, day)
+    trends = trends_of(request, store, kind, filters)
     technologies = (
-        trends if kind == "technologies" else trends_of(request, store, "technologies", day)
+        trends if kind == "technologies" else trends_of(request, store, "technologies", filters)
     )
-    summaries = [trend_summary(t) for t in trends]
+    summaries = [trend_json(t) for t in trends]
     context = {
         "kind": kind,
         "kinds": list(KINDS),
-        "since": day,
+        "since": filters.since,
+        "filters": filters.params(),
         "trends": summaries,
         "months": month_range([m for t in summaries for m in t["monthly"]]),
         "relevancy": relevancy_counts(store, kind),
@@ -92,19 +72,19 @@ def trend_page(
     store: StoreDep,
     kind: Kind,
     key: str,
-    since: Annotated[str, Query(description="articles published on or after (YYYY-MM-DD)")] = "",
+    filters: RowFiltersDep,
 ) -> Response:
     """A trend's monthly course, its member rows and the articles they come from."""
-    day = parse_date(since, "since")
-    trend = next((t for t in trends_of(request, store, kind, day) if trend_key(t) == key), None)
+    found = trends_of(request, store, kind, filters)
+    trend = next((t for t in found if trend_key(t) == key), None)
     if trend is None:
         raise HTTPException(404, "No such trend (trends change as articles are added).")
     titles = {row.article_id: (row.title, row.published) for row in trend.members}
     context = {
-        "trend": trend_summary(trend),
+        "trend": trend_json(trend),
         "months": month_range(list(trend.monthly)),
         "columns": columns(kind),
-        "rows": [stored_row(row) for row in trend.members],
+        "rows": [row_json(row) for row in trend.members],
         "articles": [
             {"id": aid, "title": titles[aid][0], "published": titles[aid][1]}
             for aid in trend.article_ids

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from kb.cli import Context, cli
+from signalkb.cli import Context, cli
 
 
 @cli.command()
@@ -30,13 +30,12 @@ def serve(ctx: Context, host: str, port: int, get_path: str | None) -> None:
         SIGNALKB_TOKEN=s3cret signalkb serve --host 0.0.0.0
         signalkb serve --get '/api/search?q=small+models'
     """
-    from web.app import create_app
     from web.guard import is_loopback
 
     if get_path is not None:
         from fastapi.testclient import TestClient
 
-        with TestClient(create_app(ctx.settings), base_url="http://127.0.0.1") as client:
+        with TestClient(ctx.parts.web_app(ctx.settings), base_url="http://127.0.0.1") as client:
             response = client.get(get_path)
         click.echo(response.text)
         if response.status_code >= 400:
@@ -46,4 +45,6 @@ def serve(ctx: Context, host: str, port: int, get_path: str | None) -> None:
         raise click.UsageError(f"binding {host} needs a token: set SIGNALKB_TOKEN")
     import uvicorn
 
-    uvicorn.run(create_app(ctx.settings, warm_up=True), host=host, port=port, log_level="info")
+    uvicorn.run(
+        ctx.parts.web_app(ctx.settings, warm_up=True), host=host, port=port, log_level="info"
+    )

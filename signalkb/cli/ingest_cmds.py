@@ -4,56 +4,21 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from ingest.document import Document
-from ingest.pipeline import (
-    BatchSummary,
-    Outcome,
-    failures_path,
-    ingest_batch,
-    load_failures,
-    log_failure,
-    resolve_failure,
-    source_key,
-)
+from ingest.failures import failures_path, load_failures
+from ingest.pipeline import BatchSummary, Outcome
+from ingest.runner import Event, Request, run
 from ingest.sources import load_document
-from kb.cli import Context, cli
 from kb.errors import SignalKBError
-from kb.records import Article
 from kb.settings import Settings
-
-
-class LazyExtractor:
-    """Builds the real extractor (and loads its model) only when an article needs it."""
-
-    def __init__(self, factory: Callable[[], Any]) -> None:
-        self._factory = factory
-        self._extractor: Any = None
-        self._error: SignalKBError | None = None
-
-    def extract(self, document: Document) -> Article:
-        """Extract with the real extractor, building it on first use."""
-        if self._error is not None:
-            raise self._error
-        if self._extractor is None:
-            try:
-                self._extractor = self._factory()
-            except SignalKBError as exc:
-                self._error = exc
-                raise
-        article: Article = self._extractor.extract(document)
-        return article
-
-
-def _settings(ctx: Context, allow_private: bool) -> Settings:
-    return ctx.settings.model_copy(
-        update={"allow_private": allow_private or ctx.settings.allow_private}
-    )
+from signalkb.cli import Context, cli
+from signalkb.cli.options import allow_private_option, with_private
 
 
 def _echo_outcome(outcome: Outcome) -> None:
@@ -65,74 +30,68 @@ def _echo_outcome(outcome: Outcome) -> None:
         click.echo(f"{outcome.status}: {outcome.article_id} {outcome.title}")
 
 
-def run_batch(
+class _Report:
+    """Prints a run's events: a line per outcome, a progress bar over a batch of several."""
+
+    def __init__(self, progress: bool | None, *, listings: bool = False) -> None:
+        self._console = Console(stderr=True, force_terminal=progress or None)
+        self._progress = progress
+        self._listings = listings
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+
+    def __call__(self, event: Event) -> None:
+        if event.stage == "listed" and self._listings:
+            click.echo(f"{event.source}: {event.listed} entries, {len(event.found)} new")
+        elif event.stage == "started":
+            wanted = self._progress if self._progress is not None else self._console.is_terminal
+            self._bar = Progress(
+                TextColumn("ingesting"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.description}"),
+                console=self._console,
+                disable=not (len(event.found) > 1 and wanted),
+                transient=False,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("", total=len(event.found))
+        elif event.stage == "done" and event.outcome is not None:
+            _echo_outcome(event.outcome)
+            if self._bar is not None and self._task is not None:
+                self._bar.update(self._task, advance=1, description=event.outcome.status)
+
+    def close(self) -> None:
+        """Stop the progress bar."""
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def _run(
     ctx: Context,
-    sources: list[str],
+    request: Request,
     settings: Settings,
     *,
-    force: bool = False,
-    progress: bool | None = None,
-    failed_first: list[Outcome] | None = None,
+    progress: bool | None,
+    listings: bool = False,
 ) -> BatchSummary:
-    """Ingest `sources` with a progress bar (for more than one) and a closing summary."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    from ingest.extract import make_extractor
-
-    console = Console(stderr=True, force_terminal=progress or None)
-    show = len(sources) > 1 and (progress if progress is not None else console.is_terminal)
-    extractor = LazyExtractor(lambda: make_extractor(settings))
-    with Progress(
-        TextColumn("ingesting"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-        console=console,
-        disable=not show,
-        transient=False,
-    ) as bar:
-        task = bar.add_task("", total=len(sources))
-
-        def report(outcome: Outcome) -> None:
-            _echo_outcome(outcome)
-            bar.update(task, advance=1, description=outcome.status)
-
-        summary = ingest_batch(
-            sources,
+    """`ingest.runner.run` with its events printed, then a closing summary."""
+    report = _Report(progress, listings=listings)
+    try:
+        summary = run(
+            request,
             store=ctx.store,
-            extractor=extractor,
+            extractor=ctx.parts.lazy_extractor(settings, ctx.store.embedder),
             settings=settings,
-            force=force,
-            on_outcome=report,
+            on_event=report,
         )
-    summary.outcomes[:0] = failed_first or []
+    finally:
+        report.close()
     if len(summary.outcomes) > 1:
         click.echo(summary.line())
         for outcome in summary.failed:
             click.echo(f"  failed: {outcome.source}: {outcome.message}", err=True)
     return summary
-
-
-def _expand_listings(
-    urls: tuple[str, ...], settings: Settings, home: Path
-) -> tuple[list[str], list[Outcome]]:
-    """The article URLs of feeds/sitemaps, and a failed Outcome for each unreadable one."""
-    from ingest.feeds import listing_urls
-
-    found: list[str] = []
-    failed: list[Outcome] = []
-    for url in urls:
-        try:
-            found.extend(listing_urls(url, settings))
-        except SignalKBError as exc:
-            outcome = Outcome(url, "failed", message=exc.message)
-            _echo_outcome(outcome)
-            log_failure(home, outcome, listing=True)
-            failed.append(outcome)
-        else:
-            resolve_failure(home, url)
-    return found, failed
 
 
 @cli.command()
@@ -148,12 +107,7 @@ def _expand_listings(
 @click.option("--sitemap", "sitemaps", multiple=True, help="Ingest every URL of an XML sitemap.")
 @click.option("--retry-failed", is_flag=True, help="Retry the sources in the failures log.")
 @click.option("--force", is_flag=True, help="Re-extract articles that are stored and unchanged.")
-@click.option(
-    "--allow-private",
-    is_flag=True,
-    envvar="SIGNALKB_ALLOW_PRIVATE",
-    help="Fetch private and loopback addresses.",
-)
+@allow_private_option
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 64),
@@ -192,31 +146,22 @@ def ingest(
         signalkb ingest --retry-failed
     """
     from ingest.feeds import read_url_list
-    from ingest.files import expand_directories
 
-    settings = _settings(ctx, allow_private)
+    settings = with_private(ctx.settings, allow_private)
     if concurrency:
         settings = settings.model_copy(update={"concurrency": concurrency})
-    all_sources = expand_directories(sources)
+    named = list(sources)
     for path in from_files:
-        all_sources.extend(read_url_list(path))
-    listings = list(feeds + sitemaps)
-    if retry_failed:
-        logged = load_failures(settings.home)
-        all_sources.extend(f["source"] for f in logged if not f["listing"])
-        listings.extend(f["source"] for f in logged if f["listing"])
-    listed, unreadable = _expand_listings(tuple(listings), settings, settings.home)
-    all_sources.extend(listed)
-    if not all_sources and not unreadable:
+        named.extend(read_url_list(path))
+    request = Request(tuple(named), feeds + sitemaps, retry_failed=retry_failed, force=force)
+    summary = _run(ctx, request, settings, progress=progress)
+    if not summary.outcomes:
         if retry_failed:
             click.echo("no failed sources to retry")
             return
         raise click.UsageError(
             "give URLs or paths, --from-file, --feed, --sitemap or --retry-failed"
         )
-    summary = run_batch(
-        ctx, all_sources, settings, force=force, progress=progress, failed_first=unreadable
-    )
     if summary.failed:
         raise SystemExit(1)
 
@@ -224,12 +169,7 @@ def ingest(
 @cli.command()
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input per line.")
-@click.option(
-    "--allow-private",
-    is_flag=True,
-    envvar="SIGNALKB_ALLOW_PRIVATE",
-    help="Fetch private and loopback addresses.",
-)
+@allow_private_option
 @click.pass_obj
 def text(ctx: Context, sources: tuple[str, ...], as_json: bool, allow_private: bool) -> None:
     """Print the main text and metadata ingest would keep, storing nothing.
@@ -242,7 +182,7 @@ def text(ctx: Context, sources: tuple[str, ...], as_json: bool, allow_private: b
         \b
         signalkb text https://example.com/post --json
     """
-    settings = _settings(ctx, allow_private)
+    settings = with_private(ctx.settings, allow_private)
     failed = False
     for source in sources:
         try:
@@ -305,37 +245,11 @@ def failures(ctx: Context, as_json: bool, clear: bool) -> None:
         click.echo("no failures")
 
 
-def _watch_state(home: Path) -> dict[str, list[str]]:
-    path = home / "watch.json"
-    if not path.exists():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, OSError):
-        return {}
-    return {str(k): [str(u) for u in v] for k, v in data.items() if isinstance(v, list)}
-
-
-def _save_watch_state(home: Path, state: dict[str, list[str]]) -> None:
-    home.mkdir(parents=True, exist_ok=True)
-    tmp = home / "watch.json.tmp"
-    tmp.write_text(json.dumps(state, indent=1), encoding="utf-8")
-    tmp.replace(home / "watch.json")
-
-
-_SEEN_KEPT = 5000  # entries remembered per feed
-
-
 @cli.command()
 @click.argument("feeds", nargs=-1, required=True)
 @click.option("--interval", default=900.0, show_default=True, help="Seconds between two checks.")
 @click.option("--once", is_flag=True, help="Check each feed once, then exit.")
-@click.option(
-    "--allow-private",
-    is_flag=True,
-    envvar="SIGNALKB_ALLOW_PRIVATE",
-    help="Fetch private and loopback addresses.",
-)
+@allow_private_option
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar.")
 @click.pass_obj
 def watch(
@@ -356,25 +270,11 @@ def watch(
         \b
         signalkb watch https://example.com/feed.xml --interval 600
     """
-    from ingest.feeds import listing_urls
-
-    settings = _settings(ctx, allow_private)
-    home = settings.home
+    settings = with_private(ctx.settings, allow_private)
     while True:
-        state = _watch_state(home)
         for feed in feeds:
-            try:
-                entries = listing_urls(feed, settings)
-            except SignalKBError as exc:
-                click.echo(f"failed: {exc}", err=True)
-                continue
-            seen = set(state.get(feed, []))
-            new = [u for u in entries if source_key(u) not in seen]
-            click.echo(f"{feed}: {len(entries)} entries, {len(new)} new")
-            if new:
-                run_batch(ctx, new, settings, progress=progress)
-            state[feed] = (state.get(feed, []) + [source_key(u) for u in new])[-_SEEN_KEPT:]
-            _save_watch_state(home, state)
+            request = Request(listings=(feed,), new_only=True)
+            _run(ctx, request, settings, progress=progress, listings=True)
         if once:
             return
         try:

@@ -4,38 +4,18 @@ knowledge base and reading it as a whole."""
 from __future__ import annotations
 
 import json
-import re
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
-from typing import Any
 
 import click
 from pydantic import ValidationError
 
-from kb.cli import Context, cli
 from kb.errors import StoreError
+from kb.filters import Filters
 from kb.records import KINDS, Article
-
-_AGE = re.compile(r"^(\d+)([dwmy])$")
-_AGE_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
-
-
-class DateOrAge(click.ParamType):
-    """A date (YYYY-MM-DD) or an age before today (7d, 2w, 3m, 1y)."""
-
-    name = "date"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
-        """Parse the option's value into a date."""
-        if isinstance(value, date):
-            return value
-        text = str(value).strip().lower()
-        if match := _AGE.match(text):
-            return date.today() - timedelta(days=int(match[1]) * _AGE_DAYS[match[2]])
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            self.fail(f"{value!r} is neither YYYY-MM-DD nor an age like 7d", param, ctx)
+from kb.serialize import trend_json
+from signalkb.cli import Context, cli
+from signalkb.cli.options import DateOrAge, filter_options
 
 
 @cli.command("import")
@@ -138,15 +118,18 @@ def stats(ctx: Context, as_json: bool) -> None:
 @click.option(
     "--kind", type=click.Choice(KINDS), default="signals", show_default=True, help="Table."
 )
-@click.option("--since", type=DateOrAge(), default=None, help="YYYY-MM-DD or an age like 90d.")
+@filter_options(kinds=False)
 @click.option("--min-articles", type=click.IntRange(1), default=2, show_default=True)
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per trend.")
 @click.pass_obj
 def trends(
-    ctx: Context, kind: str, since: date | None, min_articles: int, limit: int, as_json: bool
+    ctx: Context, kind: str, filters: Filters, min_articles: int, limit: int, as_json: bool
 ) -> None:
     """Rows many articles share, clustered by meaning, with their momentum.
+
+    With --json, one object per trend (the shape of the web's /api/trends): `articles` is
+    the number of articles, `article_ids` lists them.
 
     Example usage:
 
@@ -155,26 +138,10 @@ def trends(
     """
     from kb.trends import compute_trends
 
-    found = compute_trends(ctx.store, kind=kind, since=since, min_articles=min_articles)  # type: ignore[arg-type]
+    found = compute_trends(ctx.store, kind=kind, filters=filters, min_articles=min_articles)  # type: ignore[arg-type]
     for trend in found[:limit]:
         if as_json:
-            click.echo(
-                json.dumps(
-                    {
-                        "name": trend.name,
-                        "kind": trend.kind,
-                        "size": trend.size,
-                        "articles": trend.article_ids,
-                        "first_seen": trend.first_seen.isoformat() if trend.first_seen else None,
-                        "last_seen": trend.last_seen.isoformat() if trend.last_seen else None,
-                        "monthly": trend.monthly,
-                        "mean_relevancy": trend.mean_relevancy,
-                        "momentum": trend.momentum,
-                        "members": [m.item.name for m in trend.members],
-                    },
-                    ensure_ascii=False,
-                )
-            )
+            click.echo(json.dumps(trend_json(trend), ensure_ascii=False, default=str))
         else:
             click.echo(
                 f"{len(trend.article_ids):>3} articles {trend.size:>4} rows  "

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import click
 
-from kb.cli import Context, cli
-from kb.cli.kb_cmds import DateOrAge
 from kb.export import EXPORT_KINDS, FORMATS
+from kb.filters import Filters
+from signalkb.cli import Context, cli
+from signalkb.cli.options import filter_options
 
 
 @cli.command()
@@ -21,16 +21,14 @@ from kb.export import EXPORT_KINDS, FORMATS
     help="One table, the articles, or all (json: whole records, the backup `import` reads).",
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
-@click.option("--min-relevancy", type=click.IntRange(1, 5), default=1, show_default=True)
-@click.option("--since", type=DateOrAge(), default=None, help="YYYY-MM-DD or an age like 30d.")
+@filter_options(kinds=False)
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None)
 @click.pass_obj
 def export(
     ctx: Context,
     kind: str,
     fmt: str,
-    min_relevancy: int,
-    since: date | None,
+    filters: Filters,
     output: Path | None,
 ) -> None:
     """Export one table, the articles, or everything, across all articles.
@@ -48,7 +46,7 @@ def export(
     """
     from kb.export import export_bytes
 
-    data = export_bytes(ctx.store, kind, fmt, min_relevancy=min_relevancy, since=since)
+    data = export_bytes(ctx.store, kind, fmt, filters)
     if output is None:
         if fmt in ("xlsx", "parquet"):
             raise click.UsageError(f"--format {fmt} is binary: give a file with -o")

@@ -1,12 +1,13 @@
-"""The `signalkb` command line: one click group, commands split by concern.
+"""The `signalkb` command line: one click group, one module per command group.
 
 Domain errors become one clear line and a non-zero exit here, in one place; set
-`SIGNALKB_RAISE_ERRORS=1` to see the traceback instead.
+`SIGNALKB_RAISE_ERRORS=1` (the `raise_errors` setting) to see the traceback instead.
+Options that a setting also covers are not read from the environment here: `Settings`
+reads `SIGNALKB_*` once, and an option given on the command line overrides it.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,22 +16,23 @@ import click
 
 from kb.errors import SignalKBError
 from kb.settings import Settings
+from kb.store import Store
+from signalkb.compose import Parts
 
 
 class Context:
-    """What every command shares: the settings and a lazily opened store."""
+    """What every command shares: the settings, the parts and a lazily opened store."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, parts: Parts) -> None:
         self.settings = settings
-        self._store: Any = None
+        self.parts = parts
+        self._store: Store | None = None
 
     @property
-    def store(self) -> Any:
+    def store(self) -> Store:
         """The knowledge base, opened on first use."""
         if self._store is None:
-            from kb.store import Store
-
-            self._store = Store(self.settings.home, chroma_url=self.settings.chroma_url)
+            self._store = self.parts.open_store(self.settings)
         return self._store
 
 
@@ -41,7 +43,8 @@ class SignalKBGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SignalKBError as exc:
-            if os.environ.get("SIGNALKB_RAISE_ERRORS"):
+            settings = getattr(ctx.obj, "settings", None)
+            if settings is not None and settings.raise_errors:
                 raise
             raise click.ClickException(str(exc)) from exc
 
@@ -51,23 +54,12 @@ class SignalKBGroup(click.Group):
     "--kb",
     "home",
     type=click.Path(path_type=Path, file_okay=False),
-    envvar="SIGNALKB_HOME",
-    help="Knowledge base directory (default: data/kb).",
+    help="Knowledge base directory (default: $SIGNALKB_HOME or data/kb).",
 )
+@click.option("--chroma-url", default=None, help="Use a chroma server.")
+@click.option("--backend", default=None, help="Extractor backend: llamacpp (default) or openai.")
 @click.option(
-    "--chroma-url", envvar="SIGNALKB_CHROMA_URL", default=None, help="Use a chroma server."
-)
-@click.option(
-    "--backend",
-    envvar="SIGNALKB_BACKEND",
-    default=None,
-    help="Extractor backend: llamacpp (default) or openai.",
-)
-@click.option(
-    "--model",
-    envvar="SIGNALKB_MODEL",
-    default=None,
-    help="GGUF model for llamacpp: smollm2 (default), gemma3 or a path.",
+    "--model", default=None, help="GGUF model for llamacpp: smollm2 (default), gemma3 or a path."
 )
 @click.version_option(package_name="signalkb")
 @click.pass_context
@@ -84,25 +76,18 @@ def cli(
     concerns, behaviors, technologies and issues each article gives evidence of),
     stored for semantic search, trends and export.
     """
-    overrides: dict[str, Any] = {}
-    if home is not None:
-        overrides["home"] = home
-    if chroma_url is not None:
-        overrides["chroma_url"] = chroma_url
-    if backend is not None:
-        overrides["backend"] = backend
-    if model is not None:
-        overrides["model"] = model
-    ctx.obj = Context(Settings(**overrides))
+    given = {"home": home, "chroma_url": chroma_url, "backend": backend, "model": model}
+    parts = ctx.obj if isinstance(ctx.obj, Parts) else Parts()
+    ctx.obj = Context(Settings(**{k: v for k, v in given.items() if v is not None}), parts)
 
 
-def main() -> None:
-    """Console-script entry point."""
-    sys.exit(cli.main())
+def main(parts: Parts | None = None) -> None:
+    """Console-script entry point; `parts` swaps in other parts (tests' fakes)."""
+    sys.exit(cli.main(obj=parts))
 
 
 # Each command module adds its commands to `cli` when imported; they import `cli` from here.
-from kb.cli import (  # noqa: E402, F401
+from signalkb.cli import (  # noqa: E402, F401
     doctor_cmd,
     eval_cmd,
     export_cmds,

@@ -17,10 +17,10 @@ from pathlib import Path
 import click
 
 from ingest.document import Document
-from kb.cli import Context, cli
 from kb.errors import SignalKBError
 from kb.markdown import record_markdown
 from kb.records import Article
+from signalkb.cli import Context, cli
 
 
 @dataclass
@@ -74,8 +74,8 @@ def run_scorer(score_py: Path, gold_dir: Path, out_dir: Path) -> tuple[str, dict
     type=click.Path(path_type=Path, file_okay=False),
     help="Where to write NN.md records (default: a fresh directory under the KB home).",
 )
-@click.option("--backend", envvar="SIGNALKB_BACKEND", help="Backend (llamacpp, openai, ...).")
-@click.option("--model", envvar="SIGNALKB_MODEL", help="GGUF path or packaged model name.")
+@click.option("--backend", help="Backend (llamacpp, openai, ...).")
+@click.option("--model", help="GGUF path or packaged model name.")
 @click.option(
     "--score",
     "score_py",
@@ -101,8 +101,6 @@ def eval_command(
         \b
         signalkb eval ../shared/eval/dev --model gemma3 -o /tmp/eval-gemma3
     """
-    from ingest.extract import make_extractor
-
     updates = {k: v for k, v in (("backend", backend), ("model", model)) if v}
     settings = ctx.settings.model_copy(update=updates)
     score_py = score_py or directory.resolve().parent / "score.py"
@@ -113,7 +111,7 @@ def eval_command(
         raise click.ClickException(f"{directory}: no NN_article.md files")
     out = out or settings.home / "eval" / time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
-    extractor = make_extractor(settings)
+    extractor = ctx.parts.extractor(settings, ctx.parts.embedder(settings))
     results: list[EvalRow] = []
     for path in articles:
         nn = path.name.split("_")[0]

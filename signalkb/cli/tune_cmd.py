@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from kb.cli import cli
+from signalkb.cli import cli
 
 
 @cli.command()

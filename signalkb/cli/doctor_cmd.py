@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 
 import click
 
-from kb.cli import Context, cli
 from kb.errors import SignalKBError
+from signalkb.cli import Context, cli
 
 REBUILD = (
     "rebuild llama-cpp-python portably: rm -rf ~/.cache/signalkb/llama-wheels .venv/.llama-* "

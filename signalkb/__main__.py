@@ -1,0 +1,5 @@
+"""`python -m signalkb`: the same command line as the `signalkb` script."""
+
+from signalkb.cli import main
+
+main()
