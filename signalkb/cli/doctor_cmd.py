@@ -51,15 +51,21 @@ def check_llama_build() -> Check:
     )
 
 
-def check_model(name: str) -> Callable[[], Check]:
-    """A check that loads the packaged model `name` in a child process and generates."""
+def check_model(name: str, *, adapter: bool = False) -> Callable[[], Check]:
+    """A check that loads the packaged model `name` (with the shipped LoRA adapter when
+    `adapter`) in a child process and generates."""
 
     def check() -> Check:
+        from ingest.extract.adapters import shipped_adapter
         from ingest.extract.base import Message
         from ingest.extract.llamaproc import LlamaProcessModel
 
+        part = f"{name}+adapter" if adapter else name
+        lora = shipped_adapter() if adapter else None
+        if lora is not None and not lora.is_file():
+            return Check(part, True, "no adapter shipped in this checkout: smollm2 runs untuned")
         try:
-            model = LlamaProcessModel(name)
+            model = LlamaProcessModel(name, lora_path=lora)
             load_s = model.load()
             start = time.monotonic()
             # A prompt both a chat model and a base model continue; no blank-line stop.
@@ -69,13 +75,13 @@ def check_model(name: str) -> Callable[[], Check]:
             tokens = model.count_tokens(answer)
         except SignalKBError as exc:
             hint = REBUILD if "died" in exc.message else "reinstall: make setup"
-            return Check(name, False, f"{exc.message}; {hint}")
+            return Check(part, False, f"{exc.message}; {hint}")
         finally:
             from ingest.extract.llamaproc import close_workers
 
             close_workers()
         rate = tokens / seconds if seconds > 0 else 0.0
-        return Check(name, True, f"loaded in {load_s:.1f} s, {tokens} tokens at {rate:.0f} tok/s")
+        return Check(part, True, f"loaded in {load_s:.1f} s, {tokens} tokens at {rate:.0f} tok/s")
 
     return check
 
@@ -124,6 +130,7 @@ def check_chromadb() -> Check:
 CHECKS: dict[str, Callable[[], Check]] = {
     "llama.cpp": check_llama_build,
     "smollm2": check_model("smollm2"),
+    "smollm2+adapter": check_model("smollm2", adapter=True),
     "gemma3": check_model("gemma3"),
     "MiniLM": check_minilm,
     "chromadb": check_chromadb,
@@ -159,7 +166,7 @@ def doctor(ctx: Context, as_json: bool, only: tuple[str, ...]) -> None:
         results.append(result)
         if not as_json:
             mark = "ok  " if result.ok else "FAIL"
-            click.echo(f"{mark}  {result.part:<10} {result.detail}")
+            click.echo(f"{mark}  {result.part:<15} {result.detail}")
     if as_json:
         click.echo(json.dumps({"checks": [asdict(r) for r in results]}, ensure_ascii=False))
     if not all(r.ok for r in results):

@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,6 +114,7 @@ def eval_command(
     out.mkdir(parents=True, exist_ok=True)
     extractor = ctx.parts.extractor(settings, ctx.parts.embedder(settings))
     results: list[EvalRow] = []
+    dropped: Counter[str] = Counter()
     for path in articles:
         nn = path.name.split("_")[0]
         document = article_document(path)
@@ -128,6 +130,11 @@ def eval_command(
         rows, grounded = grounded_count(article, document.text)
         results.append(EvalRow(nn, seconds, rows, grounded, article.incomplete))
         click.echo(f"{nn}: {seconds:.1f} s, {rows} rows, {grounded} grounded", err=True)
+        report = getattr(extractor, "last_report", None)
+        if report is not None:  # the tuned extractor says what grounding removed
+            dropped.update({"rows written": report.rows_written, **report.rows_dropped})
+            dropped["summary sentences dropped"] += report.summary_sentences_dropped
+            dropped["technologies added"] += report.technologies_added
     table, _ = run_scorer(score_py, directory, out)
     model_id = getattr(getattr(extractor, "model", None), "model_id", type(extractor).__name__)
     click.echo(f"extractor: {model_id}")
@@ -143,4 +150,6 @@ def eval_command(
         f"incomplete={sum(r.incomplete for r in results)} "
         f"failed={sum(bool(r.error) for r in results)}"
     )
+    if dropped:
+        click.echo("grounding: " + ", ".join(f"{k}={n}" for k, n in dropped.items()))
     click.echo(f"records: {out}")
