@@ -61,8 +61,8 @@ def kill_when_busy(model: LlamaProcessModel, sig: int, timeout: float = 300.0) -
 
 @pytest.fixture(scope="module")
 def worker_model() -> LlamaProcessModel:
-    """The default model (SmolLM2, with the shipped adapter when there is one) in its
-    worker, loaded: the worker the default extractor will share."""
+    """The default model (SmolLM2, no adapter unless configured) in its worker, loaded:
+    the worker the default extractor will share."""
     model = LlamaProcessModel("smollm2", lora_path=adapter_for(Settings()))
     model.load()
     return model

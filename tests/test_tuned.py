@@ -148,8 +148,11 @@ def test_make_extractor_picks_the_tuned_path_only_with_an_adapter(tmp_path: Path
     tuned = make_extractor(Settings(model="smollm2", adapter=str(mine)))
     assert isinstance(tuned, TunedExtractor)
     assert tuned.model.model_id == "llamacpp:smollm2+mine"
-    assert isinstance(make_extractor(Settings(model="smollm2-base")), SLMExtractor)
-    assert isinstance(make_extractor(Settings(model="smollm2", adapter="none")), SLMExtractor)
+    assert isinstance(make_extractor(Settings()), SLMExtractor), "untuned is the default"
+    shipped = make_extractor(Settings(model="smollm2-tuned"))
+    assert isinstance(shipped, TunedExtractor)
+    assert shipped.model.model_id == "llamacpp:smollm2-tuned+smollm2-signalkb"
+    assert isinstance(make_extractor(Settings(model="smollm2-tuned", adapter="none")), SLMExtractor)
     assert adapter_for(Settings(model="gemma3")) is None
     assert adapter_for(Settings(backend="openai", adapter=str(mine))) is None
 

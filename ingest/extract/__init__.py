@@ -4,7 +4,7 @@ Backends register by name in `BACKENDS` (the same way a user's own backend would
 "llamacpp" (a local GGUF model, run in a child process; the default) and "openai" (any
 OpenAI-compatible server).
 `make_extractor(settings)` builds the configured one: `TunedExtractor` for a model with a
-LoRA adapter (the default: SmolLM2 with the shipped adapter), else `SLMExtractor`.
+LoRA adapter (`smollm2-tuned`: SmolLM2 with the shipped adapter), else `SLMExtractor`.
 """
 
 from __future__ import annotations
@@ -28,14 +28,18 @@ from kb.settings import Settings
 
 
 def adapter_for(settings: Settings) -> Path | None:
-    """The LoRA adapter the llamacpp model runs with: the `adapter` setting, else the
-    shipped one for smollm2 (when this checkout has it); None for no adapter."""
-    if settings.adapter == "none" or settings.backend != "llamacpp":
+    """The LoRA adapter the llamacpp model runs with: the `adapter` setting (`none`: no
+    adapter), else the shipped one for `smollm2-tuned`; None for no adapter."""
+    if settings.backend != "llamacpp" or settings.adapter == "none":
         return None
     if settings.adapter:
         return Path(settings.adapter).expanduser()
-    shipped = shipped_adapter()
-    return shipped if settings.model == "smollm2" and shipped.is_file() else None
+    if settings.model == "smollm2-tuned":
+        shipped = shipped_adapter()
+        if not shipped.is_file():
+            raise BackendError("the shipped adapter is missing (make tune)", source=str(shipped))
+        return shipped
+    return None
 
 
 def _llamacpp(settings: Settings) -> ChatModel:

@@ -65,13 +65,13 @@ def packaged_model_path(name: str) -> Path:
     raise BackendError("unknown packaged model (expected smollm2 or gemma3)", source=name)
 
 
-PACKAGED = ("smollm2", "smollm2-base", "gemma3")
+PACKAGED = ("smollm2", "smollm2-tuned", "gemma3")
 
 
 def resolve_model(model: str) -> Path:
     """A GGUF path for a model setting: a packaged name or a file path."""
     if model in PACKAGED:
-        return packaged_model_path(model.removesuffix("-base"))
+        return packaged_model_path(model.removesuffix("-tuned"))
     return Path(model).expanduser()
 
 

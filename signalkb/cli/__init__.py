@@ -59,7 +59,9 @@ class SignalKBGroup(click.Group):
 @click.option("--chroma-url", default=None, help="Use a chroma server.")
 @click.option("--backend", default=None, help="Extractor backend: llamacpp (default) or openai.")
 @click.option(
-    "--model", default=None, help="GGUF model for llamacpp: smollm2 (default), gemma3 or a path."
+    "--model",
+    default=None,
+    help="GGUF model for llamacpp: smollm2 (default), smollm2-tuned, gemma3 or a path.",
 )
 @click.version_option(package_name="signalkb")
 @click.pass_context
