@@ -54,7 +54,7 @@ TASKS: dict[str, Task] = {
         Task(
             "summary",
             "Summarise the article in one paragraph of 60 to 150 words, in the third person.",
-            max_tokens=200,
+            max_tokens=260,
         ),
         Task(
             "terms",

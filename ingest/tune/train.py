@@ -55,6 +55,7 @@ class TuneConfig:
     checkpoint_every: int = 10
     threads: int = 0  # 0: all cores
     device: str = ""  # "": cuda when present, else cpu
+    init_from: str = ""  # a checkpoint (.ckpt) whose LoRA weights start this run
 
 
 @dataclass
@@ -275,6 +276,10 @@ def tune(
     say(f"{len(train_examples)} examples, {n_tokens / len(train_examples):.0f} tokens per step")
 
     params = apply_lora(model, config.rank, config.alpha)
+    if config.init_from:
+        start = torch.load(config.init_from, map_location="cpu", weights_only=False)
+        load_lora_state(model, start["lora"])
+        say(f"LoRA weights from {config.init_from} (step {start['step']} of that run)")
     model.to(device)
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.0)
     per_epoch = len(train_examples)

@@ -48,6 +48,12 @@ from signalkb.cli import cli
 @click.option("--device", default="", help="cpu or cuda (default: cuda when present).")
 @click.option("--resume", is_flag=True, help="Continue from ADAPTER.ckpt if it is there.")
 @click.option(
+    "--init-from",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="Start from the LoRA weights of another run's checkpoint (a second stage).",
+)
+@click.option(
     "--base-model",
     "base_model",
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
@@ -72,6 +78,7 @@ def tune(
     threads: int,
     device: str,
     resume: bool,
+    init_from: Path | None,
     base_model: Path | None,
 ) -> None:
     """Fine-tune the packaged SmolLM2-135M-Instruct on record pairs and write a LoRA adapter.
@@ -121,6 +128,7 @@ def tune(
         checkpoint_every=checkpoint_every,
         threads=threads,
         device=device,
+        init_from=str(init_from or ""),
     )
     try:
         result = run_tune(
