@@ -116,3 +116,16 @@ def test_trends_and_digest(home: Path, tmp_path: Path) -> None:
     text = out.read_text()
     assert text.startswith("# signalkb digest") and "1 new articles." in text
     assert text.count("## Signals") == 1 and "Shift towards small language models" in text
+
+
+def test_shared_options_work_after_the_command_name_too(home: Path, tmp_path: Path) -> None:
+    before = CliRunner().invoke(cli, ["--kb", str(home), "list"], catch_exceptions=False)
+    after = CliRunner().invoke(cli, ["list", "--kb", str(home)], catch_exceptions=False)
+    assert after.exit_code == 0 and after.output == before.output
+    assert len(after.output.splitlines()) == 3
+    # Given in both places, the one after the command name wins.
+    empty = tmp_path / "empty"
+    both = CliRunner().invoke(cli, ["--kb", str(home), "list", "--kb", str(empty)])
+    assert both.output == ""
+    help_text = CliRunner().invoke(cli, ["search", "--help"]).output
+    assert "--kb DIRECTORY" in help_text and "--model TEXT" in help_text

@@ -8,7 +8,9 @@ reads `SIGNALKB_*` once, and an option given on the command line overrides it.
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +38,55 @@ class Context:
         return self._store
 
 
+def shared_options() -> list[click.Option]:
+    """The options every command takes, before or after its name (`--kb DIR list` and
+    `list --kb DIR` mean the same); each overrides its setting."""
+    return [
+        click.Option(
+            ["--kb", "home"],
+            type=click.Path(path_type=Path, file_okay=False),
+            help="Knowledge base directory (default: $SIGNALKB_HOME or data/kb).",
+        ),
+        click.Option(["--chroma-url"], default=None, help="Use a chroma server."),
+        click.Option(
+            ["--backend"], default=None, help="Extractor backend: llamacpp (default) or openai."
+        ),
+        click.Option(
+            ["--model"],
+            default=None,
+            help="GGUF model for llamacpp: smollm2 (default), smollm2-tuned, gemma3 or a path.",
+        ),
+    ]
+
+
+def _applying(names: list[str], callback: Callable[..., Any]) -> Callable[..., Any]:
+    """`callback` with the shared options given after the command name applied to the
+    settings first (they win over the same options given before it)."""
+
+    @functools.wraps(callback)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        given = {name: kwargs.pop(name) for name in names}
+        given = {name: value for name, value in given.items() if value is not None}
+        context = click.get_current_context().find_object(Context)
+        if given and context is not None:
+            context.settings = context.settings.model_copy(update=given)
+        return callback(*args, **kwargs)
+
+    return wrapper
+
+
 class SignalKBGroup(click.Group):
-    """A click group that turns signalkb's errors into one line on stderr."""
+    """A click group that turns signalkb's errors into one line on stderr and gives every
+    command the shared options."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        """Register `cmd`, adding the shared options it does not define itself."""
+        taken = {param.name for param in cmd.params}
+        extra = [option for option in shared_options() if option.name not in taken]
+        if extra and cmd.callback is not None:
+            cmd.params.extend(extra)
+            cmd.callback = _applying([str(option.name) for option in extra], cmd.callback)
+        super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -49,20 +98,7 @@ class SignalKBGroup(click.Group):
             raise click.ClickException(str(exc)) from exc
 
 
-@click.group(cls=SignalKBGroup)
-@click.option(
-    "--kb",
-    "home",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Knowledge base directory (default: $SIGNALKB_HOME or data/kb).",
-)
-@click.option("--chroma-url", default=None, help="Use a chroma server.")
-@click.option("--backend", default=None, help="Extractor backend: llamacpp (default) or openai.")
-@click.option(
-    "--model",
-    default=None,
-    help="GGUF model for llamacpp: smollm2 (default), smollm2-tuned, gemma3 or a path.",
-)
+@click.group(cls=SignalKBGroup, params=shared_options())
 @click.version_option(package_name="signalkb")
 @click.pass_context
 def cli(
