@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ingest.extract import tasks as T  # noqa: E402
-from ingest.extract.tuned import load_tuned_llama, shipped_adapter  # noqa: E402
+from ingest.extract.adapters import load_tuned_llama, shipped_adapter  # noqa: E402
 from kb.markdown import record_markdown  # noqa: E402
 from kb.records import ITEM_TYPES, KINDS, Article  # noqa: E402
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ingest.extract.llamacpp import check_gguf
 from kb.errors import BackendError
 
 if TYPE_CHECKING:
@@ -24,15 +25,6 @@ def shipped_adapter() -> Path:
     """The committed adapter for the packaged SmolLM2-135M-Instruct (may be missing in a
     checkout that has not run `make tune`)."""
     return Path(__file__).resolve().parents[2] / "data" / "adapters" / ADAPTER_NAME
-
-
-def check_adapter(path: Path) -> None:
-    """Raise BackendError unless `path` is a GGUF LoRA adapter file."""
-    if not path.is_file():
-        raise BackendError("LoRA adapter not found", source=str(path))
-    with path.open("rb") as f:
-        if f.read(4) != b"GGUF":
-            raise BackendError("not a GGUF adapter file (bad header)", source=str(path))
 
 
 def load_tuned_llama(
@@ -51,7 +43,7 @@ def load_tuned_llama(
     from llama_cpp import Llama
 
     if lora_path is not None:
-        check_adapter(Path(lora_path))
+        check_gguf(Path(lora_path))
     try:
         return Llama(
             model_path=str(model_path),

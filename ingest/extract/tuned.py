@@ -152,13 +152,14 @@ class TunedExtractor:
         for name in named_technologies(text):
             if len(found) + len(added) >= MAX_TECHNOLOGIES:
                 break
-            if name.lower() in have or any(name.lower() in h or h in name.lower() for h in have):
+            if any(name.lower() in h or h in name.lower() for h in have):
                 continue
-            evidence = evidence_for(name, sents, self._embed, min_score=0.0)
-            named = [s for s in sents.sentences if name.lower() in s.text.lower()]
-            sentence = named[0] if named else (evidence.sentence if evidence else None)
-            if sentence is None:
-                continue
+            sentence = next((s for s in sents.sentences if name.lower() in s.text.lower()), None)
+            if sentence is None:  # named only across a sentence break: the closest sentence
+                evidence = evidence_for(name, sents, self._embed, min_score=0.0)
+                if evidence is None:
+                    continue
+                sentence = evidence.sentence
             added.append(
                 Technology(
                     name=name,
