@@ -25,16 +25,21 @@ def failures_path(home: Path) -> Path:
 _LOG_LOCK = threading.Lock()
 
 
-def log_failure(home: Path, outcome: Outcome, *, listing: bool = False) -> None:
+def log_failure(
+    home: Path, outcome: Outcome, *, listing: bool = False, allow_private: bool = False
+) -> None:
     """Append a failed source and its reason to the failures log.
 
-    `listing` marks a feed or sitemap, so that a retry reads it as one again.
+    `listing` marks a feed or sitemap, so that a retry reads it as one again;
+    `allow_private` that it was fetched with private addresses allowed, as a retry will be.
     """
     with _LOG_LOCK:
         Path(home).mkdir(parents=True, exist_ok=True)
         entry = {**asdict(outcome), "at": datetime.now(UTC).isoformat(timespec="seconds")}
         if listing:
             entry["listing"] = True
+        if allow_private:
+            entry["allow_private"] = True
         with failures_path(home).open("a", encoding="utf-8") as log:
             log.write(json.dumps(entry) + "\n")
 
@@ -55,8 +60,9 @@ def _read_log(home: Path) -> list[dict[str, Any]]:
 def load_failures(home: Path) -> list[dict[str, Any]]:
     """Sources that failed and have not succeeded since: the latest reason of each.
 
-    Each entry has `source`, `message`, `at` (the last failure), `attempts` and
-    `listing` (true for a feed or sitemap).
+    Each entry has `source`, `message`, `at` (the last failure), `attempts`, `listing`
+    (true for a feed or sitemap) and `allow_private` (it failed with private addresses
+    allowed).
     """
     latest: dict[str, dict[str, Any]] = {}
     for entry in _read_log(home):
@@ -70,6 +76,7 @@ def load_failures(home: Path) -> list[dict[str, Any]]:
             "at": entry.get("at", ""),
             "attempts": attempts,
             "listing": bool(entry.get("listing")),
+            "allow_private": bool(entry.get("allow_private")),
         }
     return list(latest.values())
 

@@ -42,7 +42,7 @@ from kb.records import Article, article_id_for, text_hash
 from kb.settings import Settings
 from kb.store import Store
 
-Status = Literal["ingested", "unchanged", "duplicate", "failed"]
+Status = Literal["ingested", "replaced", "unchanged", "duplicate", "failed"]
 # Called as an article reaches "extracting" and then "storing".
 StageHook = Callable[[str, Document], None]
 
@@ -74,9 +74,13 @@ class BatchSummary:
         return [o for o in self.outcomes if o.status == "failed"]
 
     def line(self) -> str:
-        """One closing line: how many were ingested, unchanged, duplicate and failed."""
+        """One closing line: how many were ingested (replaced, when any), unchanged,
+        duplicate and failed."""
+        replaced = self.count("replaced")
         return (
-            f"{self.count('ingested')} ingested, {self.count('unchanged')} unchanged, "
+            f"{self.count('ingested')} ingested, "
+            + (f"{replaced} replaced, " if replaced else "")
+            + f"{self.count('unchanged')} unchanged, "
             f"{self.count('duplicate')} skipped as duplicate, {self.count('failed')} failed"
         )
 
@@ -161,7 +165,8 @@ def ingest_document(
 
     Returns:
         "unchanged" (same URL, same text), "duplicate" (same article under another URL;
-        the message names it) or "ingested" (new, changed or forced).
+        the message names it), "replaced" (stored before, its text changed or --force) or
+        "ingested" (new).
     """
     digest = text_hash(document.text)
     existing = store.find_by_url(document.url)
@@ -185,7 +190,8 @@ def ingest_document(
         on_stage("storing", document)
     store.add(article)
     index.add(Fingerprint(article.id, article.url, simhash(document.text), digest))
-    return Outcome(document.source, "ingested", article.id, article.title)
+    status: Status = "ingested" if existing is None else "replaced"
+    return Outcome(document.source, status, article.id, article.title)
 
 
 # ---- batches -------------------------------------------------------------------------
@@ -277,7 +283,7 @@ def ingest_batch(
     def report(outcome: Outcome) -> None:
         summary.outcomes.append(outcome)
         if outcome.status == "failed":
-            log_failure(settings.home, outcome)
+            log_failure(settings.home, outcome, allow_private=settings.allow_private)
         if on_outcome:
             on_outcome(outcome)
 

@@ -102,16 +102,15 @@ def run(
         An empty summary means there was nothing to ingest.
     """
 
+    if request.retry_failed:
+        return _retry(request, store=store, extractor=extractor, settings=settings, on_event=on_event)
+
     def tell(event: Event) -> None:
         if on_event:
             on_event(event)
 
     sources = expand_directories(request.sources)
     listings = list(request.listings)
-    if request.retry_failed:
-        logged = load_failures(settings.home)
-        sources.extend(f["source"] for f in logged if not f["listing"])
-        listings.extend(f["source"] for f in logged if f["listing"])
     listed = _expand(listings, set(sources), settings, request.new_only, tell)
     sources.extend(listed.sources)
     summary = BatchSummary(list(listed.failed))
@@ -139,6 +138,39 @@ def run(
     return summary
 
 
+def _retry(
+    request: Request,
+    *,
+    store: Store,
+    extractor: Extractor,
+    settings: Settings,
+    on_event: EventHook | None,
+) -> BatchSummary:
+    """`run` over the request plus the failures log. Sources that failed with private
+    addresses allowed are retried with them allowed again (a second batch)."""
+    logged = load_failures(settings.home)
+    again = [f for f in logged if not f["allow_private"] or settings.allow_private]
+    private = [f for f in logged if f["allow_private"] and not settings.allow_private]
+    batches = [
+        (again, settings, request.sources, request.listings),
+        (private, settings.model_copy(update={"allow_private": True}), (), ()),
+    ]
+    summary = BatchSummary()
+    for entries, batch_settings, sources, listings in batches:
+        sub = Request(
+            sources=(*sources, *(f["source"] for f in entries if not f["listing"])),
+            listings=(*listings, *(f["source"] for f in entries if f["listing"])),
+            force=request.force,
+            new_only=request.new_only,
+        )
+        if sub.sources or sub.listings:
+            part = run(
+                sub, store=store, extractor=extractor, settings=batch_settings, on_event=on_event
+            )
+            summary.outcomes.extend(part.outcomes)
+    return summary
+
+
 def _expand(
     listings: list[str], known: set[str], settings: Settings, new_only: bool, tell: EventHook
 ) -> _Listed:
@@ -151,7 +183,9 @@ def _expand(
             entries = listing_urls(url, settings)
         except SignalKBError as exc:
             outcome = Outcome(url, "failed", message=exc.message)
-            log_failure(settings.home, outcome, listing=True)
+            log_failure(
+                settings.home, outcome, listing=True, allow_private=settings.allow_private
+            )
             out.failed.append(outcome)
             tell(Event("done", url, outcome=outcome))
             continue

@@ -99,6 +99,11 @@ def make_client(home: Path, chroma_url: str = "") -> Any:
     return chromadb.PersistentClient(path=str(home), settings=settings)
 
 
+def store_exists(home: Path) -> bool:
+    """True when an embedded knowledge base has been created at `home`."""
+    return (Path(home) / "chroma.sqlite3").is_file()
+
+
 class Store:
     """Read and write articles and their rows in chromadb.
 

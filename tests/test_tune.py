@@ -309,6 +309,66 @@ def test_write_adapter_metadata_names_and_shapes(tmp_path: Path) -> None:
     assert np.allclose(tensors["blk.1.ffn_down.weight.lora_b"], b.numpy())  # not permuted
 
 
+def test_adapter_reads_back_as_the_lora_state_it_was_written_from(tmp_path: Path) -> None:
+    """`--init-from ADAPTER.gguf`: the GGUF's tensors become the same LoRA state (q and k
+    rows permuted back), keyed by the module paths `apply_lora` creates."""
+    import torch
+
+    from ingest.tune.adapter import lora_state_from_adapter, write_adapter
+    from ingest.tune.lora import LoRAWeight
+
+    torch.manual_seed(0)
+    weights = [
+        LoRAWeight(0, "q_proj", torch.randn(4, 8), torch.randn(12, 4)),
+        LoRAWeight(0, "k_proj", torch.randn(4, 8), torch.randn(6, 4)),
+        LoRAWeight(2, "up_proj", torch.randn(4, 8), torch.randn(16, 4)),
+    ]
+    path = write_adapter(tmp_path / "a.gguf", weights, alpha=8.0, n_head=6, n_head_kv=3, dtype="f32")
+    alpha, state = lora_state_from_adapter(path, n_head=6, n_head_kv=3)
+    assert alpha == 8.0
+    assert sorted(state) == [
+        "model.layers.0.self_attn.k_proj.lora_a",
+        "model.layers.0.self_attn.k_proj.lora_b",
+        "model.layers.0.self_attn.q_proj.lora_a",
+        "model.layers.0.self_attn.q_proj.lora_b",
+        "model.layers.2.mlp.up_proj.lora_a",
+        "model.layers.2.mlp.up_proj.lora_b",
+    ]
+    for w in weights:
+        parent = "mlp" if w.module == "up_proj" else "self_attn"
+        key = f"model.layers.{w.layer}.{parent}.{w.module}"
+        assert torch.equal(state[f"{key}.lora_a"], w.a)
+        assert torch.equal(state[f"{key}.lora_b"], w.b)
+
+
+def test_signal_blocks_round_trip_and_old_rows_still_parse() -> None:
+    gold = {"signals": _record("Solar").model_dump()["signals"]}
+    answer = T.target("signals", gold)
+    assert answer is not None and answer.startswith("Signal: ")
+    assert "|" not in answer and "\n\nSignal: " in answer
+    parsed = T.parse("signals", answer)
+    assert {row["name"] for row in parsed} == {s["name"] for s in gold["signals"]}
+    # bullets, bold labels and a missing relevancy are tolerated; a block missing a column
+    # is skipped
+    messy = (
+        "- **Signal:** Cheaper panels\n- Description: Prices fall.\n- Change: from rare to "
+        "common\n- 10-year: every roof\n- Driving force: cost\n\nSignal: Half\n"
+        "Description: no outlook given\n"
+    )
+    assert T.parse("signals", messy) == [
+        {
+            "name": "Cheaper panels",
+            "description": "Prices fall.",
+            "change": "from rare to common",
+            "ten_year": "every roof",
+            "driving_force": "cost",
+            "relevancy": 3,
+        }
+    ]
+    # the six-column rows an earlier adapter wrote still parse
+    assert T.parse("signals", "A | b | c | d | e | 4")[0]["driving_force"] == "e"
+
+
 def test_build_example_splits_at_the_common_prefix() -> None:
     from ingest.tune.chat import TaskTokens
     from ingest.tune.train import build_example

@@ -4,7 +4,8 @@ A record is written by several small tasks, each its own chat turn with the same
 
     summary       one paragraph, third person
     terms         Keywords: a, b, ... / Themes: ... / Category: ... / Type: ...
-    signals       rows `name | description | change | 10-year | driving force | relevancy`
+    signals       blocks of labelled lines `Signal: / Description: / Change: / 10-year: /
+                  Driving force: / Relevancy:`, one block per signal
     concerns      rows `name | description | relevancy` (likewise behaviors, issues,
     behaviors     technologies)
     issues
@@ -45,6 +46,7 @@ class Task:
     columns: tuple[str, ...] = ()  # row fields before relevancy; empty for prose tasks
     max_rows: int = 0
     max_tokens: int = 256  # generation budget at inference
+    blocks: bool = False  # rows as blocks of labelled lines instead of `a | b | relevancy`
 
 
 _ROWS = "one per line"
@@ -64,12 +66,13 @@ TASKS: dict[str, Task] = {
         ),
         Task(
             "signals",
-            "List the signals, the emerging changes the article gives evidence of, "
-            f"{_ROWS}: name | description | change | 10-year outlook | driving force | "
-            "relevancy 1-5",
+            "List the signals, the emerging changes the article gives evidence of, each as "
+            "lines Signal: / Description: / Change: / 10-year: / Driving force: / "
+            "Relevancy: 1-5",
             ("name", "description", "change", "ten_year", "driving_force"),
             max_rows=4,
-            max_tokens=420,
+            max_tokens=460,
+            blocks=True,
         ),
         Task(
             "concerns",
@@ -106,6 +109,16 @@ TASKS: dict[str, Task] = {
     )
 }
 TASK_NAMES: tuple[str, ...] = tuple(TASKS)
+# The labels of a block's lines, by row field (signals). Distinct from the `a | b | n` rows
+# of the four other tables: a model trained on one shared format wrote signals in it.
+BLOCK_LABELS = {
+    "name": "Signal",
+    "description": "Description",
+    "change": "Change",
+    "ten_year": "10-year",
+    "driving_force": "Driving force",
+    "relevancy": "Relevancy",
+}
 _LIMITS = {
     "name": 300,
     "description": 2000,
@@ -209,6 +222,14 @@ def target(task: str | Task, gold: dict[str, Any]) -> str | None:
         return None
     # The most relevant rows first (stable), so a cut-off answer loses the least.
     rows.sort(key=lambda r: -r[0])
+    if spec.blocks:
+        return "\n\n".join(
+            "\n".join(
+                f"{BLOCK_LABELS[column]}: {value}"
+                for column, value in zip([*spec.columns, "relevancy"], [*cells, str(rel)])
+            )
+            for rel, cells in rows[: spec.max_rows]
+        )
     return "\n".join(ROW_SEP.join([*cells, str(rel)]) for rel, cells in rows[: spec.max_rows])
 
 
@@ -228,6 +249,8 @@ def parse(task: str | Task, answer: str) -> Any:
         return {"summary": _clean(text)}
     if spec.name == "terms":
         return _parse_terms(answer)
+    if spec.blocks:
+        return _parse_blocks(spec, answer) or _parse_rows(spec, answer)
     return _parse_rows(spec, answer)
 
 
@@ -254,6 +277,39 @@ def _parse_terms(answer: str) -> dict[str, Any]:
         elif key in ("category", "type"):
             out[key] = _clean(value).strip(" .").lower()[:60]
     return out
+
+
+_LABEL_FIELDS = {label.lower(): column for column, label in BLOCK_LABELS.items()}
+_LABEL_FIELDS |= {"name": "name", "10-year outlook": "ten_year", "driving-force": "driving_force"}
+
+
+def _parse_blocks(spec: Task, answer: str) -> list[dict[str, Any]]:
+    """Blocks of labelled lines; a block starts at its name's label. A block missing a
+    column is skipped; a missing relevancy is 3."""
+    blocks: list[dict[str, str]] = []
+    for line in answer.splitlines():
+        label, sep, value = _BULLET.sub("", line).strip().strip("*_").partition(":")
+        column = _LABEL_FIELDS.get(label.strip(" *_").lower()) if sep else None
+        if column is None:
+            continue
+        if column == "name" or not blocks:
+            blocks.append({})
+        blocks[-1].setdefault(column, _clean(value).strip("*_ "))
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for block in blocks:
+        if not all(block.get(column) for column in spec.columns):
+            continue
+        key = block["name"].lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        row: dict[str, Any] = {c: block[c][: _LIMITS[c]] for c in spec.columns}
+        row["relevancy"] = _relevancy(block.get("relevancy", "")) or 3
+        rows.append(row)
+        if len(rows) >= max(spec.max_rows, 1) * 2:
+            break
+    return rows
 
 
 def _parse_rows(spec: Task, answer: str) -> list[dict[str, Any]]:

@@ -15,16 +15,29 @@ the weight's output rows) gets the same permutation here; `lora_a` (input column
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ingest.tune.lora import GGUF_NAMES, LoRAWeight
+
+if TYPE_CHECKING:
+    import torch
 
 
 def permute_rows(weights: np.ndarray, n_head: int) -> np.ndarray:
     """convert_hf_to_gguf's `LlamaModel.permute` (rows of a q or k projection, n_head heads)."""
     return (
         weights.reshape(n_head, 2, weights.shape[0] // n_head // 2, *weights.shape[1:])
+        .swapaxes(1, 2)
+        .reshape(weights.shape)
+    )
+
+
+def unpermute_rows(weights: np.ndarray, n_head: int) -> np.ndarray:
+    """The inverse of `permute_rows`: GGUF's rotary row order back to transformers' order."""
+    return (
+        weights.reshape(n_head, weights.shape[0] // n_head // 2, 2, *weights.shape[1:])
         .swapaxes(1, 2)
         .reshape(weights.shape)
     )
@@ -91,3 +104,34 @@ def read_adapter(path: Path) -> tuple[dict[str, object], dict[str, np.ndarray]]:
         for t in reader.tensors
     }
     return meta, tensors
+
+
+_PARENTS = {"q_proj": "self_attn", "k_proj": "self_attn", "v_proj": "self_attn",
+            "o_proj": "self_attn", "gate_proj": "mlp", "up_proj": "mlp", "down_proj": "mlp"}
+
+
+def lora_state_from_adapter(
+    path: Path, *, n_head: int, n_head_kv: int
+) -> tuple[float, dict[str, "torch.Tensor"]]:
+    """An adapter `write_adapter` wrote, as (alpha, LoRA state by module path) for
+    `ingest.tune.lora.load_lora_state`: a run can start from a shipped adapter."""
+    import torch
+
+    meta, tensors = read_adapter(path)
+    if meta.get("adapter.type") != "lora":
+        raise ValueError(f"{path} is not a LoRA adapter (adapter.type={meta.get('adapter.type')})")
+    modules = {gguf_name: module for module, gguf_name in GGUF_NAMES.items()}
+    state: dict[str, torch.Tensor] = {}
+    for name, value in tensors.items():
+        parts = name.split(".")  # blk.N.<gguf name>.weight.lora_a|lora_b
+        if len(parts) != 5 or parts[0] != "blk" or parts[2] not in modules:
+            raise ValueError(f"{path}: unexpected tensor {name}")
+        layer, module, half = int(parts[1]), modules[parts[2]], parts[4]
+        array = value.astype(np.float32)
+        if half == "lora_b" and module == "q_proj":
+            array = unpermute_rows(array, n_head)
+        elif half == "lora_b" and module == "k_proj":
+            array = unpermute_rows(array, n_head_kv)
+        key = f"model.layers.{layer}.{_PARENTS[module]}.{module}.{half}"
+        state[key] = torch.from_numpy(np.ascontiguousarray(array))
+    return float(str(meta.get("adapter.lora.alpha", 0.0))), state

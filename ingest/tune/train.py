@@ -216,6 +216,34 @@ def evaluate(model: Any, examples: list[Example], device: str) -> float:
     return sum(losses) / len(losses)
 
 
+def _initial_lora(config: TuneConfig, model: Any, say: Log) -> dict[str, Any]:
+    """The LoRA weights `--init-from` names: another run's checkpoint, or a GGUF adapter
+    (the shipped one, say) whose rank and alpha match this run's."""
+    import torch
+
+    path = Path(config.init_from)
+    if path.suffix != ".gguf":
+        start = torch.load(path, map_location="cpu", weights_only=False)
+        say(f"LoRA weights from {path} (step {start['step']} of that run)")
+        return dict(start["lora"])
+    from ingest.tune.adapter import lora_state_from_adapter
+
+    cfg = model.config
+    alpha, state = lora_state_from_adapter(
+        path,
+        n_head=cfg.num_attention_heads,
+        n_head_kv=getattr(cfg, "num_key_value_heads", None) or cfg.num_attention_heads,
+    )
+    rank = next(v.shape[0] for k, v in state.items() if k.endswith("lora_a"))
+    if rank != config.rank or abs(alpha - config.alpha) > 1e-6:
+        raise ValueError(
+            f"{path} has rank {rank}, alpha {alpha:g}; this run has rank {config.rank}, "
+            f"alpha {config.alpha:g} (pass --rank {rank} --alpha {alpha:g})"
+        )
+    say(f"LoRA weights from the adapter {path}")
+    return state
+
+
 def checkpoint_path(output: Path) -> Path:
     """Where a run writing `output` keeps its checkpoint."""
     return output.with_name(output.name + ".ckpt")
@@ -277,9 +305,7 @@ def tune(
 
     params = apply_lora(model, config.rank, config.alpha)
     if config.init_from:
-        start = torch.load(config.init_from, map_location="cpu", weights_only=False)
-        load_lora_state(model, start["lora"])
-        say(f"LoRA weights from {config.init_from} (step {start['step']} of that run)")
+        load_lora_state(model, _initial_lora(config, model, say))
     model.to(device)
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.0)
     per_epoch = len(train_examples)

@@ -16,9 +16,9 @@ from typing import Any
 
 import click
 
-from kb.errors import SignalKBError
+from kb.errors import SignalKBError, StoreError
 from kb.settings import Settings
-from kb.store import Store
+from kb.store import Store, store_exists
 from signalkb.compose import Parts
 
 
@@ -36,6 +36,18 @@ class Context:
         if self._store is None:
             self._store = self.parts.open_store(self.settings)
         return self._store
+
+    @property
+    def existing_store(self) -> Store:
+        """The knowledge base for a command that only reads it: an error, not a new empty
+        store, when there is none at `--kb` (a typo, or another working directory)."""
+        home = self.settings.home
+        if self._store is None and not self.settings.chroma_url and not store_exists(home):
+            raise StoreError(
+                f"no knowledge base at {Path(home).resolve()}; ingest something first, "
+                "or pass --kb DIR (or set SIGNALKB_HOME)"
+            )
+        return self.store
 
 
 def shared_options() -> list[click.Option]:

@@ -22,7 +22,13 @@ from signalkb.cli.options import filter_options
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
 @filter_options(kinds=False)
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    default=None,
+    help="File to write; - (or none) for stdout.",
+)
 @click.pass_obj
 def export(
     ctx: Context,
@@ -43,14 +49,19 @@ def export(
         signalkb export --kind signals --format csv -o signals.csv
         signalkb export --kind all --format xlsx --min-relevancy 4 -o kb.xlsx
         signalkb export --kind all --format json -o backup.json
+        signalkb export --format parquet -o - | duckdb -c "select * from read_parquet('/dev/stdin')"
     """
     from kb.export import export_bytes
 
-    data = export_bytes(ctx.store, kind, fmt, filters)
-    if output is None:
-        if fmt in ("xlsx", "parquet"):
-            raise click.UsageError(f"--format {fmt} is binary: give a file with -o")
-        click.echo(data.decode("utf-8"), nl=False)
+    to_stdout = output is None or str(output) == "-"
+    if output is None and fmt in ("xlsx", "parquet"):
+        raise click.UsageError(f"--format {fmt} is binary: give a file with -o (or -o - for stdout)")
+    data = export_bytes(ctx.existing_store, kind, fmt, filters)
+    if to_stdout:
+        stream = click.get_binary_stream("stdout")
+        stream.write(data)
+        stream.flush()
     else:
+        assert output is not None
         output.write_bytes(data)
         click.echo(f"wrote {output}", err=True)

@@ -87,7 +87,7 @@ def _run(
         )
     finally:
         report.close()
-    if len(summary.outcomes) > 1:
+    if len(summary.outcomes) > 1 or (request.retry_failed and summary.outcomes):
         click.echo(summary.line())
         for outcome in summary.failed:
             click.echo(f"  failed: {outcome.source}: {outcome.message}", err=True)

@@ -15,7 +15,8 @@ from kb.filters import Filters
 from kb.records import KINDS, Article
 from kb.serialize import trend_json
 from signalkb.cli import Context, cli
-from signalkb.cli.options import DateOrAge, filter_options
+from signalkb.cli.options import DateOrAge, echo_json, filter_options, json_options
+from signalkb.cli.query_cmds import find_article
 
 
 @cli.command("import")
@@ -40,21 +41,24 @@ def import_records(ctx: Context, file: Path) -> None:
     store = ctx.store
     articles = store.normalise_names(articles)
     existing = store.get_many([a.id for a in articles])
-    fresh, changed, kept = [], 0, 0
+    fresh, changed, unchanged, newer = [], 0, 0, 0
     for article in articles:
         old = existing.get(article.id)
         if old is None:
             fresh.append(article)
-        elif old == article or (
-            old.ingested_at and article.ingested_at and old.ingested_at > article.ingested_at
-        ):
-            kept += 1
+        elif old == article:
+            unchanged += 1
+        elif old.ingested_at and article.ingested_at and old.ingested_at > article.ingested_at:
+            newer += 1
         else:
             fresh.append(article)
             changed += 1
     for start in range(0, len(fresh), 200):
         store.add_many(fresh[start : start + 200])
-    click.echo(f"{len(fresh) - changed} added, {changed} replaced, {kept} unchanged")
+    line = f"{len(fresh) - changed} added, {changed} replaced, {unchanged} unchanged"
+    if newer:
+        line += f", {newer} kept (the stored record was ingested later than the file's)"
+    click.echo(line)
 
 
 @cli.command()
@@ -70,8 +74,9 @@ def reindex(ctx: Context) -> None:
         \b
         signalkb reindex
     """
-    count = ctx.store.reindex()
-    click.echo(f"reindexed {count} articles with {ctx.store.embedder.name}")
+    store = ctx.existing_store
+    count = store.reindex()
+    click.echo(f"reindexed {count} articles with {store.embedder.name}")
 
 
 @cli.command()
@@ -85,9 +90,8 @@ def delete(ctx: Context, article_id: str) -> None:
         \b
         signalkb delete 3f2a9c0d1e4b5a6c
     """
-    store = ctx.store
-    article = store.get(article_id)
-    store.delete(article.id)
+    article = find_article(ctx, article_id)
+    ctx.existing_store.delete(article.id)
     click.echo(f"deleted {article.id} {article.title}")
 
 
@@ -102,7 +106,7 @@ def stats(ctx: Context, as_json: bool) -> None:
         \b
         signalkb stats --json
     """
-    figures = ctx.store.stats()
+    figures = ctx.existing_store.stats()
     if as_json:
         click.echo(json.dumps(figures))
         return
@@ -121,15 +125,20 @@ def stats(ctx: Context, as_json: bool) -> None:
 @filter_options(kinds=False)
 @click.option("--min-articles", type=click.IntRange(1), default=2, show_default=True)
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per trend.")
+@json_options("trend")
 @click.pass_obj
 def trends(
-    ctx: Context, kind: str, filters: Filters, min_articles: int, limit: int, as_json: bool
+    ctx: Context,
+    kind: str,
+    filters: Filters,
+    min_articles: int,
+    limit: int,
+    json_format: str | None,
 ) -> None:
     """Rows many articles share, clustered by meaning, with their momentum.
 
-    With --json, one object per trend (the shape of the web's /api/trends): `articles` is
-    the number of articles, `article_ids` lists them.
+    With --json, an array of trends (the shape of the web's /api/trends; --jsonl, one per
+    line): `articles` is the number of articles, `article_ids` lists them.
 
     Example usage:
 
@@ -138,15 +147,17 @@ def trends(
     """
     from kb.trends import compute_trends
 
-    found = compute_trends(ctx.store, kind=kind, filters=filters, min_articles=min_articles)  # type: ignore[arg-type]
+    found = compute_trends(ctx.existing_store, kind=kind, filters=filters, min_articles=min_articles)  # type: ignore[arg-type]
+    if json_format:
+        echo_json([trend_json(trend) for trend in found[:limit]], json_format)
+        return
+    if not found:
+        click.echo(f"no trends: no {kind} row is shared by {min_articles} articles", err=True)
     for trend in found[:limit]:
-        if as_json:
-            click.echo(json.dumps(trend_json(trend), ensure_ascii=False, default=str))
-        else:
-            click.echo(
-                f"{len(trend.article_ids):>3} articles {trend.size:>4} rows  "
-                f"{trend.momentum:<7} {trend.mean_relevancy:.1f}  {trend.name}"
-            )
+        click.echo(
+            f"{len(trend.article_ids):>3} articles {trend.size:>4} rows  "
+            f"{trend.momentum:<7} {trend.mean_relevancy:.1f}  {trend.name}"
+        )
 
 
 @cli.command()
@@ -164,7 +175,7 @@ def digest(ctx: Context, since: date, output: Path | None) -> None:
     """
     from kb.export import digest_markdown
 
-    text = digest_markdown(ctx.store, since)
+    text = digest_markdown(ctx.existing_store, since)
     if output is None:
         click.echo(text)
     else:

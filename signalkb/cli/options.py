@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -111,3 +112,35 @@ def filter_options(*, kinds: bool = True) -> Callable[[F], F]:
         return cast(F, with_filters)
 
     return decorate
+
+
+def json_options(what: str) -> Callable[[F], F]:
+    """`--json` (one JSON document: an array of `what`) and `--jsonl` (JSON Lines: one
+    object per line), handed to the command as `json_format`: "json", "jsonl" or None."""
+
+    def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def with_json(*args: Any, as_json: bool, as_jsonl: bool, **kwargs: Any) -> Any:
+            if as_json and as_jsonl:
+                raise click.UsageError("--json and --jsonl exclude each other")
+            kwargs["json_format"] = "json" if as_json else "jsonl" if as_jsonl else None
+            return command(*args, **kwargs)
+
+        with_json = click.option(
+            "--jsonl", "as_jsonl", is_flag=True, help=f"JSON Lines: one {what} object per line."
+        )(with_json)
+        with_json = click.option(
+            "--json", "as_json", is_flag=True, help=f"One JSON document: an array of {what}s."
+        )(with_json)
+        return cast(F, with_json)
+
+    return decorate
+
+
+def echo_json(objects: list[Any], json_format: str) -> None:
+    """Print `objects` as one JSON array ("json") or as JSON Lines ("jsonl")."""
+    if json_format == "jsonl":
+        for obj in objects:
+            click.echo(json.dumps(obj, ensure_ascii=False, default=str))
+    else:
+        click.echo(json.dumps(objects, ensure_ascii=False, indent=1, default=str))

@@ -2,34 +2,65 @@
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 
 import click
 
 from kb.filters import Filters
 from kb.markdown import record_markdown
+from kb.records import Article
 from kb.serialize import article_json, hit_json
 from signalkb.cli import Context, cli
-from signalkb.cli.options import filter_options
+from signalkb.cli.options import echo_json, filter_options, json_options
 
 
 @cli.command("list")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per article.")
+@json_options("article")
 @click.pass_obj
-def list_articles(ctx: Context, as_json: bool) -> None:
-    """List the stored articles, newest first.
+def list_articles(ctx: Context, json_format: str | None) -> None:
+    """List the stored articles, newest first: id, published date, title.
 
     Example usage:
 
         \b
-        signalkb list --json
+        signalkb list
+        signalkb list --json | jq '.[].title'
     """
-    for article in ctx.store.list_articles():
-        if as_json:
-            click.echo(json.dumps(article_json(article), ensure_ascii=False))
-        else:
-            date = article.published.isoformat() if article.published else "----------"
-            click.echo(f"{article.id}  {date}  {article.title}")
+    articles = ctx.existing_store.list_articles()
+    if json_format:
+        echo_json([article_json(article) for article in articles], json_format)
+        return
+    for article in articles:
+        date = article.published.isoformat() if article.published else "----------"
+        click.echo(f"{article.id}  {date}  {article.title}")
+    if not articles:
+        click.echo("no articles yet", err=True)
+
+
+def lookup_forms(id_or_url: str) -> list[str]:
+    """What a user may type for a stored article, in the spellings ingest stores: the id or
+    URL as given, the URL normalised as ingest does (tracking parameters, trailing slash),
+    or a local file's path as its file: URL."""
+    from ingest.urls import is_url, normalize_url
+
+    text = id_or_url.strip()
+    forms = [text]
+    if is_url(text):
+        forms.append(normalize_url(text))
+    elif text and Path(text).expanduser().exists():
+        forms.append(Path(text).expanduser().resolve().as_uri())
+    return list(dict.fromkeys(forms))
+
+
+def find_article(ctx: Context, id_or_url: str) -> Article:
+    """The stored article an id, URL or ingested path names (`lookup_forms`)."""
+    store = ctx.existing_store
+    forms = lookup_forms(id_or_url)
+    for form in forms[1:]:
+        found = store.find_by_url(form)
+        if found is not None:
+            return found
+    return store.get(forms[0])
 
 
 @cli.command()
@@ -39,12 +70,16 @@ def list_articles(ctx: Context, as_json: bool) -> None:
 def show(ctx: Context, id_or_url: str, fmt: str) -> None:
     """Print one article's record, in the Markdown layout or as JSON.
 
+    ID_OR_URL is the id `list` and `search` print, the article's URL (spelled as you
+    gave it to ingest, tracking parameters and all) or the path of an ingested file.
+
     Example usage:
 
         \b
         signalkb show 3f2a9c0d1e4b5a6c --format md
+        signalkb show "https://example.com/post/?utm_source=feed"
     """
-    article = ctx.store.get(id_or_url)
+    article = find_article(ctx, id_or_url)
     if fmt == "json":
         click.echo(article.model_dump_json(indent=1))
     else:
@@ -61,12 +96,18 @@ def show(ctx: Context, id_or_url: str, fmt: str) -> None:
     show_default=True,
 )
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit.")
+@json_options("hit")
 @click.pass_obj
 def search(
-    ctx: Context, query: str, filters: Filters, mode: str, limit: int, as_json: bool
+    ctx: Context, query: str, filters: Filters, mode: str, limit: int, json_format: str | None
 ) -> None:
     """Search the rows of every article by meaning and keywords (hybrid by default).
+
+    Each hit is a row: its similarity, table, name (relevancy), article id and title;
+    `show ID` prints the whole record. The similarity is the cosine of the query and the
+    row (MiniLM), comparable across queries: above about 0.5 is on topic. Hits are ordered
+    by `score`: the rank fusion of both searches (hybrid), the cosine (vector) or BM25
+    (keyword, which has no similarity and prints its BM25 score).
 
     Example usage:
 
@@ -76,13 +117,18 @@ def search(
     """
     from kb.search import search as run_search
 
-    hits = run_search(ctx.store, query, filters, limit=limit, mode=mode)  # type: ignore[arg-type]
+    if not query.strip():
+        raise click.UsageError("the query is empty: say what to look for")
+    hits = run_search(ctx.existing_store, query, filters, limit=limit, mode=mode)  # type: ignore[arg-type]
+    if json_format:
+        echo_json([hit_json(hit) for hit in hits], json_format)
+        return
     for hit in hits:
         row = hit.row
-        if as_json:
-            click.echo(json.dumps(hit_json(hit), ensure_ascii=False))
-        else:
-            click.echo(
-                f"{hit.score:.3f}  {row.kind:<12} {row.item.name} ({row.item.relevancy})"
-                f"  — {row.title}"
-            )
+        number = hit.similarity if hit.similarity is not None else hit.score
+        click.echo(
+            f"{number:.3f}  {row.kind:<12} {row.item.name} ({row.item.relevancy})"
+            f"  {row.article_id}  {row.title}"
+        )
+    if not hits:
+        click.echo("no matches", err=True)

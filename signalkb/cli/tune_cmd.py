@@ -51,7 +51,8 @@ from signalkb.cli import cli
     "--init-from",
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     default=None,
-    help="Start from the LoRA weights of another run's checkpoint (a second stage).",
+    help="Start from the LoRA weights of another run: its checkpoint (.ckpt) or a GGUF "
+    "adapter of the same rank and alpha (a second stage).",
 )
 @click.option(
     "--base-model",
