@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from ingest.dedup import SAME_TEXT, Fingerprint, FingerprintIndex, resemblance, simhash
 from ingest.document import Document
 from ingest.extract.base import Extractor
+from ingest.extract.steps import reporting
 from ingest.failures import log_failure, resolve_failure
 from ingest.fetch import Fetcher
 from ingest.sources import load_document
@@ -43,8 +44,9 @@ from kb.settings import Settings
 from kb.store import Store
 
 Status = Literal["ingested", "replaced", "unchanged", "duplicate", "failed"]
-# Called as an article reaches "extracting" and then "storing".
-StageHook = Callable[[str, Document], None]
+# Called as an article reaches "extracting" (again for each step of the extraction, named
+# in the third argument) and then "storing".
+StageHook = Callable[[str, Document, str], None]
 
 
 @dataclass
@@ -161,7 +163,8 @@ def ingest_document(
         store: the knowledge base.
         extractor: turns the document into a record.
         force: re-extract an article that is stored and unchanged.
-        on_stage: told when the article is being extracted and then stored.
+        on_stage: told when the article is being extracted (and each step of that) and
+            then stored.
 
     Returns:
         "unchanged" (same URL, same text), "duplicate" (same article under another URL;
@@ -183,11 +186,13 @@ def ingest_document(
                 original.title,
                 f"duplicate of {original.id}",
             )
-    if on_stage:
-        on_stage("extracting", document)
-    article = finish_article(extractor.extract(document), document)
-    if on_stage:
-        on_stage("storing", document)
+    if on_stage is None:
+        article = finish_article(extractor.extract(document), document)
+    else:
+        on_stage("extracting", document, "")
+        with reporting(lambda name: on_stage("extracting", document, name)):
+            article = finish_article(extractor.extract(document), document)
+        on_stage("storing", document, "")
     store.add(article)
     index.add(Fingerprint(article.id, article.url, simhash(document.text), digest))
     status: Status = "ingested" if existing is None else "replaced"

@@ -11,7 +11,8 @@ an `Event`:
     listed    it was read; `found` holds its new article sources
     started   the batch starts; `found` holds every source of it, in order
     extracting / storing
-              an article is being extracted, then stored
+              an article is being extracted, then stored; during extraction the event
+              comes again for each step, named in `message` (summary, signals, ...)
     done      a source's final `outcome` (also a listing that failed)
 """
 
@@ -103,7 +104,9 @@ def run(
     """
 
     if request.retry_failed:
-        return _retry(request, store=store, extractor=extractor, settings=settings, on_event=on_event)
+        return _retry(
+            request, store=store, extractor=extractor, settings=settings, on_event=on_event
+        )
 
     def tell(event: Event) -> None:
         if on_event:
@@ -120,8 +123,8 @@ def run(
         return summary
     tell(Event("started", found=tuple(sources)))
 
-    def stage(name: str, document: Document) -> None:
-        tell(Event(name, document.source, title=document.title))  # type: ignore[arg-type]
+    def stage(name: str, document: Document, step: str) -> None:
+        tell(Event(name, document.source, title=document.title, message=step))  # type: ignore[arg-type]
 
     batch = ingest_batch(
         sources,
@@ -183,9 +186,7 @@ def _expand(
             entries = listing_urls(url, settings)
         except SignalKBError as exc:
             outcome = Outcome(url, "failed", message=exc.message)
-            log_failure(
-                settings.home, outcome, listing=True, allow_private=settings.allow_private
-            )
+            log_failure(settings.home, outcome, listing=True, allow_private=settings.allow_private)
             out.failed.append(outcome)
             tell(Event("done", url, outcome=outcome))
             continue

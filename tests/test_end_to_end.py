@@ -56,7 +56,7 @@ def ingested(tmp_path_factory: pytest.TempPathFactory, fixture_server: str) -> P
 def test_list_shows_both_articles_with_rows(ingested: Path) -> None:
     code, out, _ = run("--kb", ingested, "list", "--json")
     assert code == 0
-    articles = [json.loads(line) for line in out.splitlines()]
+    articles = json.loads(out)
     titles = sorted(a["title"] for a in articles)
     assert titles[0].startswith("Chip makers race")
     assert titles[1].startswith("Hospitals turn to small open-weight models")
@@ -85,11 +85,11 @@ def test_search_finds_the_right_article_by_paraphrase(ingested: Path) -> None:
         "3",
     )
     assert code == 0
-    hits = [json.loads(line) for line in out.splitlines()]
+    hits = json.loads(out)
     assert hits, "no hit"
     assert hits[0]["title"].startswith("Hospitals turn to small open-weight models")
     code, out, _ = run("--kb", ingested, "search", "export restrictions on GPUs", "--json")
-    assert json.loads(out.splitlines()[0])["title"].startswith("Chip makers race")
+    assert json.loads(out)[0]["title"].startswith("Chip makers race")
 
 
 def test_show_prints_every_section_of_the_layout(ingested: Path) -> None:
@@ -122,7 +122,7 @@ def test_export_csv_reads_back_with_pandas(ingested: Path, tmp_path: Path) -> No
     assert code == 0
     frame = pd.read_csv(target)
     _, out, _ = run("--kb", ingested, "list", "--json")
-    expected = sum(json.loads(line)["rows"]["signals"] for line in out.splitlines())
+    expected = sum(article["rows"]["signals"] for article in json.loads(out))
     assert len(frame) == expected > 0
     assert {"name", "description", "change", "relevancy", "title", "url"} <= set(frame.columns)
     assert frame["relevancy"].between(1, 5).all()

@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from ingest.dedup import distance, resemblance, simhash
 from ingest.extract.scripted import ScriptedExtractor
 from ingest.failures import load_failures
-from ingest.pipeline import HostThrottle, ingest_batch
+from ingest.pipeline import BatchSummary, HostThrottle, ingest_batch
 from ingest.runner import Event, Request
 from ingest.runner import run as run_ingest
 from ingest.urls import normalize_url
@@ -104,7 +104,7 @@ def test_unchanged_url_is_skipped_and_force_reextracts(
     again = one(ingest_server, "/article", store, settings)
     assert (again.status, again.article_id) == ("unchanged", first.article_id)
     forced = one(ingest_server, "/article", store, settings, force=True)
-    assert forced.status == "ingested"
+    assert forced.status == "replaced"
     assert store.count()["articles"] == 1
 
 
@@ -145,7 +145,10 @@ def test_changed_text_replaces_the_record_without_orphan_rows(
     first = one(ingest_server, "/changing", store, settings)
     version["n"] = 2
     second = one(ingest_server, "/changing", store, settings)
-    assert second.status == "ingested"
+    assert second.status == "replaced"
+    assert BatchSummary([second]).line() == (
+        "0 ingested, 1 replaced, 0 unchanged, 0 skipped as duplicate, 0 failed"
+    )
     assert second.article_id == first.article_id
     article = store.get(second.article_id)
     assert PARAGRAPHS[4] in article.text
@@ -327,10 +330,13 @@ def test_failures_are_listed_and_retried(
     assert code == 0
     assert f"{url}: HTTP 404 Not Found" in out
     code, out, _ = run("--kb", home, "failures", "--json")
-    assert json.loads(out)["source"] == url
-    code, out, err = run("--kb", home, "ingest", "--allow-private", "--retry-failed")
+    assert [entry["source"] for entry in json.loads(out)] == [url]
+    assert json.loads(out)[0]["allow_private"] is True
+    # the retry remembers that the source was fetched with --allow-private
+    code, out, err = run("--kb", home, "ingest", "--retry-failed")
     assert code == 0, err
     assert "ingested:" in out
+    assert "1 ingested, 0 unchanged, 0 skipped as duplicate, 0 failed" in out
     assert run("--kb", home, "failures")[1].strip() == "no failures"
 
 
@@ -397,7 +403,7 @@ def test_pdf_file_and_pdf_url(ingest_server: FixtureServer, cli_env: None, tmp_p
         "text", "--json", "--allow-private", path, ingest_server.url("/report.pdf")
     )
     assert code == 0, err
-    local, remote = (json.loads(line) for line in out.splitlines())
+    local, remote = json.loads(out)
     assert local["title"] == remote["title"] == "A PDF report on small models"
     assert "Regional hospitals are moving clinical note" in local["text"]
     assert local["url"] == path.resolve().as_uri()
@@ -410,7 +416,7 @@ def test_text_command_prints_what_ingest_keeps(
     note.write_text("# A note\n\n" + "\n\n".join(PARAGRAPHS))
     code, out, _ = run("text", "--json", "--allow-private", ingest_server.url("/article"), note)
     assert code == 0
-    web, local = (json.loads(line) for line in out.splitlines())
+    web, local = json.loads(out)
     assert web["source"] == ingest_server.url("/article")
     assert (web["url"], web["title"], web["published"]) == (
         CANONICAL,
@@ -479,7 +485,7 @@ def test_batch_killed_half_way_finishes_on_restart(
     out, err = final.communicate(timeout=120)
     assert final.returncode == 0, err
     assert out.count("unchanged:") >= max(killed_after)
-    assert out.count("unchanged:") + out.count("ingested:") == 8
+    assert out.count("unchanged:") + out.count("ingested:") + out.count("replaced:") == 8
 
     store = Store(Path(kill_env["SIGNALKB_HOME"]), embedder=HashEmbedder())
     articles = store.list_articles()

@@ -90,6 +90,6 @@ def test_cli_with_chroma_url(chroma_url: str, tmp_path: Path) -> None:
     args = ["--kb", str(tmp_path / "cli"), "--chroma-url", chroma_url]
     result = CliRunner().invoke(cli, [*args, "search", "robots watch videos", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output.splitlines()[0])["title"] == "Warehouse robots learn from video"
+    assert json.loads(result.output)[0]["title"] == "Warehouse robots learn from video"
     stats = json.loads(CliRunner().invoke(cli, [*args, "stats", "--json"]).output)
     assert stats["server"] == chroma_url and stats["articles"] >= 1

@@ -323,7 +323,9 @@ def test_adapter_reads_back_as_the_lora_state_it_was_written_from(tmp_path: Path
         LoRAWeight(0, "k_proj", torch.randn(4, 8), torch.randn(6, 4)),
         LoRAWeight(2, "up_proj", torch.randn(4, 8), torch.randn(16, 4)),
     ]
-    path = write_adapter(tmp_path / "a.gguf", weights, alpha=8.0, n_head=6, n_head_kv=3, dtype="f32")
+    path = write_adapter(
+        tmp_path / "a.gguf", weights, alpha=8.0, n_head=6, n_head_kv=3, dtype="f32"
+    )
     alpha, state = lora_state_from_adapter(path, n_head=6, n_head_kv=3)
     assert alpha == 8.0
     assert sorted(state) == [

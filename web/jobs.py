@@ -1,8 +1,11 @@
 """Ingest jobs run in the background, one at a time, with progress per article.
 
-Each article moves through queued (fetched ahead, several at once) → extracting → storing →
-stored (or unchanged, duplicate, failed with the reason); a feed is fetching → listed. A job
-is one call of `ingest.runner.run`, whose events move the entries along.
+Each article moves through queued (fetched ahead, several at once) → extracting (with the
+step of the extraction: summary, signals, ...) → storing → stored (or replaced, unchanged,
+duplicate, failed with the reason); a feed is fetching → listed. A job is one call of
+`ingest.runner.run`, whose events move the entries along. Each entry keeps when its
+extraction started and how long it took, and the job estimates the time left from the
+articles done so far.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import queue
 import secrets
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +29,7 @@ from kb.records import Article
 from kb.settings import Settings
 from kb.store import Store
 
-FINAL = ("stored", "unchanged", "duplicate", "failed", "listed")
+FINAL = ("stored", "replaced", "unchanged", "duplicate", "failed", "listed")
 MAX_JOBS_KEPT = 50
 INGEST_NICE = 10  # added to the ingest thread's nice value (Linux: nice is per thread)
 
@@ -40,6 +44,17 @@ class Entry:
     message: str = ""
     article_id: str = ""
     title: str = ""
+    step: str = ""  # the extraction's current step, while extracting
+    started: float | None = None  # time.time() when extraction started
+    seconds: float | None = None  # extraction + storing, once done
+
+    def to_dict(self, now: float) -> dict[str, Any]:
+        """The entry as JSON-ready data, with `elapsed` seconds while it is being worked on."""
+        out = asdict(self)
+        out.pop("started")
+        running = self.started is not None and self.seconds is None
+        out["elapsed"] = round(now - self.started, 1) if running and self.started else None
+        return out
 
 
 @dataclass
@@ -68,8 +83,21 @@ class Job:
         """The sources of one kind (article or feed) that failed, for a retry."""
         return [e.source for e in self.entries if e.status == "failed" and e.kind == kind]
 
+    def eta_seconds(self, now: float) -> float | None:
+        """Seconds left, from the mean time of the articles extracted so far (None before
+        the first one is done, or when nothing is left)."""
+        took = [e.seconds for e in self.entries if e.seconds is not None]
+        left = [e for e in self.entries if e.status not in FINAL and e.kind == "article"]
+        if not took or not left or self.done:
+            return None
+        mean = sum(took) / len(took)
+        running = sum(min(now - e.started, mean) for e in left if e.started is not None)
+        return max(0.0, mean * len(left) - running)
+
     def to_dict(self) -> dict[str, Any]:
         """The job as JSON-ready data."""
+        now = time.time()
+        eta = self.eta_seconds(now)
         return {
             "id": self.id,
             "created": self.created,
@@ -77,7 +105,8 @@ class Job:
             "error": self.error,
             "done": self.done,
             "counts": self.counts(),
-            "entries": [asdict(e) for e in self.entries],
+            "eta_seconds": round(eta) if eta is not None else None,
+            "entries": [e.to_dict(now) for e in self.entries],
         }
 
 
@@ -186,13 +215,19 @@ def _follow(job: Job, event: Event) -> None:
         entry.status = "listed"
         entry.message = f"{len(event.found)} new articles of {event.listed} listed"
     elif event.stage in ("extracting", "storing"):
+        if entry.started is None:
+            entry.started = time.time()
         entry.status = event.stage
+        entry.step = event.message if event.stage == "extracting" else ""
         entry.title = event.title or entry.title
     elif event.outcome is not None:
         outcome = event.outcome
         entry.article_id = outcome.article_id
         entry.title = outcome.title or entry.title
         entry.message = outcome.message
+        entry.step = ""
+        if entry.started is not None and outcome.status != "failed":
+            entry.seconds = round(time.time() - entry.started, 1)
         entry.status = "stored" if outcome.status == "ingested" else outcome.status
 
 

@@ -62,6 +62,14 @@ def inline_code(text: str) -> Markup:
     return Markup(_INLINE_CODE.sub(r"<code>\1</code>", str(escape(text))))
 
 
+def duration(seconds: float) -> str:
+    """Seconds as "42 s" or "3 min 05 s" (app.js writes them the same way)."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    return f"{whole // 60} min {whole % 60:02d} s"
+
+
 def query_string(params: dict[str, Any], **changes: Any) -> str:
     """`?a=1&b=2` from params with some changed; empty and None values are dropped."""
     merged = {**params, **changes}
@@ -95,6 +103,7 @@ def make_templates() -> Jinja2Templates:
     env.filters["safe_href"] = safe_href
     env.filters["highlight"] = highlight
     env.filters["inline_code"] = inline_code
+    env.filters["duration"] = duration
     env.globals["query_string"] = query_string
     env.globals["json_href"] = json_href
     env.globals.update(

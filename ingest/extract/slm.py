@@ -48,6 +48,7 @@ from ingest.extract.candidates import (
     technology_candidates,
     technology_evidence,
 )
+from ingest.extract.steps import step
 from ingest.extract.text import (
     Sentence,
     first_sentence,
@@ -122,16 +123,20 @@ class SLMExtractor:
         timed_out = False
         try:
             chunks = split_chunks(text, self.chunk_words)[: self.max_chunks]
+            step("summary")
             record["summary"] = self._summary(title, chunks)
             ctx = self._context(title, text, chunks)
             ctx.summary = record["summary"]
             ctx.focus = self._embed([f"{title}. {ctx.summary}"])[0]
+            step("keywords")
             record["keywords"] = self._keywords(ctx)
             record["themes"] = self._rank(ctx.focus, list(THEMES))[:4]
             record["category"], record["type"] = self._category_type(ctx)
+            step("technologies")
             record["technologies"] = self._technologies(ctx)
             ctx.evidence = self._allocate(ctx)
             for kind in ROW_TABLES:
+                step(kind)
                 record[kind] = self._rows(kind, ctx)
         except TimeUp:
             timed_out = True

@@ -226,7 +226,9 @@ def target(task: str | Task, gold: dict[str, Any]) -> str | None:
         return "\n\n".join(
             "\n".join(
                 f"{BLOCK_LABELS[column]}: {value}"
-                for column, value in zip([*spec.columns, "relevancy"], [*cells, str(rel)])
+                for column, value in zip(
+                    [*spec.columns, "relevancy"], [*cells, str(rel)], strict=True
+                )
             )
             for rel, cells in rows[: spec.max_rows]
         )

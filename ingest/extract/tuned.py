@@ -26,6 +26,7 @@ from ingest.extract.grounding import (
     ground_summary,
     named_technologies,
 )
+from ingest.extract.steps import step
 from kb.embed import Embedder, MiniLMEmbedder
 from kb.errors import ExtractionError
 from kb.records import ITEM_TYPES, KINDS, Article, Item, Kind, Technology, article_id_for
@@ -79,7 +80,9 @@ class TunedExtractor:
                 if time.monotonic() >= deadline:
                     timed_out = True
                     break
+                step(name)
                 answers[name] = self._ask(name, text, deadline)
+            step("grounding")
         finally:
             if hasattr(self.model, "deadline"):
                 self.model.deadline = None

@@ -106,13 +106,20 @@ def read_adapter(path: Path) -> tuple[dict[str, object], dict[str, np.ndarray]]:
     return meta, tensors
 
 
-_PARENTS = {"q_proj": "self_attn", "k_proj": "self_attn", "v_proj": "self_attn",
-            "o_proj": "self_attn", "gate_proj": "mlp", "up_proj": "mlp", "down_proj": "mlp"}
+_PARENTS = {
+    "q_proj": "self_attn",
+    "k_proj": "self_attn",
+    "v_proj": "self_attn",
+    "o_proj": "self_attn",
+    "gate_proj": "mlp",
+    "up_proj": "mlp",
+    "down_proj": "mlp",
+}
 
 
 def lora_state_from_adapter(
     path: Path, *, n_head: int, n_head_kv: int
-) -> tuple[float, dict[str, "torch.Tensor"]]:
+) -> tuple[float, dict[str, torch.Tensor]]:
     """An adapter `write_adapter` wrote, as (alpha, LoRA state by module path) for
     `ingest.tune.lora.load_lora_state`: a run can start from a shipped adapter."""
     import torch

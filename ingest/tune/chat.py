@@ -138,6 +138,7 @@ class ChatEncoder:
 
 def load_model(path: Path | None = None, *, device: str = "cpu") -> tuple[Any, Any]:
     """(model, tokenizer) from a GGUF with transformers, dequantized to fp32."""
+    import contextlib
     import os
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -146,11 +147,15 @@ def load_model(path: Path | None = None, *, device: str = "cpu") -> tuple[Any, A
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     path = Path(path or packaged_smollm2())
-    tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-    model = AutoModelForCausalLM.from_pretrained(
-        str(path.parent), gguf_file=path.name, dtype=torch.float32
-    )
+    # transformers' GGUF loader draws its own plain tqdm bar ("Converting and
+    # de-quantizing GGUF tensors"), which no setting turns off: its stderr goes nowhere.
+    with open(os.devnull, "w") as quiet, contextlib.redirect_stderr(quiet):
+        tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+        model = AutoModelForCausalLM.from_pretrained(
+            str(path.parent), gguf_file=path.name, dtype=torch.float32
+        )
     model.to(device)
     model.eval()
     return model, tokenizer

@@ -55,7 +55,9 @@ def export(
 
     to_stdout = output is None or str(output) == "-"
     if output is None and fmt in ("xlsx", "parquet"):
-        raise click.UsageError(f"--format {fmt} is binary: give a file with -o (or -o - for stdout)")
+        raise click.UsageError(
+            f"--format {fmt} is binary: give a file with -o (or -o - for stdout)"
+        )
     data = export_bytes(ctx.existing_store, kind, fmt, filters)
     if to_stdout:
         stream = click.get_binary_stream("stdout")

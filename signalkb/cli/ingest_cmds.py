@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-import json
+import sys
 import time
 from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from ingest.document import Document
 from ingest.failures import failures_path, load_failures
@@ -18,20 +26,20 @@ from ingest.sources import load_document
 from kb.errors import SignalKBError
 from kb.settings import Settings
 from signalkb.cli import Context, cli
-from signalkb.cli.options import allow_private_option, with_private
+from signalkb.cli.options import allow_private_option, echo_json, json_options, with_private
 
 
-def _echo_outcome(outcome: Outcome) -> None:
+def _outcome_line(outcome: Outcome) -> str:
     if outcome.status == "failed":
-        click.echo(f"failed: {outcome.source}: {outcome.message}", err=True)
-    elif outcome.status == "duplicate":
-        click.echo(f"duplicate: {outcome.source} ({outcome.message})")
-    else:
-        click.echo(f"{outcome.status}: {outcome.article_id} {outcome.title}")
+        return f"failed: {outcome.source}: {outcome.message}"
+    if outcome.status == "duplicate":
+        return f"duplicate: {outcome.source} ({outcome.message})"
+    return f"{outcome.status}: {outcome.article_id} {outcome.title}"
 
 
 class _Report:
-    """Prints a run's events: a line per outcome, a progress bar over a batch of several."""
+    """Prints a run's events: a line per outcome and, on a terminal, a progress bar with
+    the current article's stage, the time elapsed and an estimate of the time left."""
 
     def __init__(self, progress: bool | None, *, listings: bool = False) -> None:
         self._console = Console(stderr=True, force_terminal=progress or None)
@@ -49,17 +57,39 @@ class _Report:
                 TextColumn("ingesting"),
                 BarColumn(),
                 MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("left"),
+                TimeRemainingColumn(),
                 TextColumn("{task.description}"),
                 console=self._console,
-                disable=not (len(event.found) > 1 and wanted),
+                disable=not wanted,
                 transient=False,
             )
             self._bar.start()
             self._task = self._bar.add_task("", total=len(event.found))
+        elif event.stage in ("extracting", "storing"):
+            stage = f"{event.stage} · {event.message}" if event.message else event.stage
+            self._describe(f"{stage}: {event.title or event.source}"[:70])
         elif event.stage == "done" and event.outcome is not None:
-            _echo_outcome(event.outcome)
+            self._print(event.outcome)
             if self._bar is not None and self._task is not None:
-                self._bar.update(self._task, advance=1, description=event.outcome.status)
+                self._bar.update(self._task, advance=1, description="")
+
+    def _describe(self, text: str) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, description=text)
+
+    def _print(self, outcome: Outcome) -> None:
+        line = _outcome_line(outcome)
+        err = outcome.status == "failed"
+        live = self._bar is not None and not self._bar.disable
+        stdout_shared = live and (err or sys.stdout.isatty())
+        if live and stdout_shared and self._bar is not None:
+            # through the bar's console, above the bar: written straight to the terminal,
+            # the line would land on the bar's own line
+            self._bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
+        else:
+            click.echo(line, err=err)
 
     def close(self) -> None:
         """Stop the progress bar."""
@@ -168,10 +198,12 @@ def ingest(
 
 @cli.command()
 @click.argument("sources", nargs=-1, required=True)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per input per line.")
+@json_options("document")
 @allow_private_option
 @click.pass_obj
-def text(ctx: Context, sources: tuple[str, ...], as_json: bool, allow_private: bool) -> None:
+def text(
+    ctx: Context, sources: tuple[str, ...], json_format: str | None, allow_private: bool
+) -> None:
     """Print the main text and metadata ingest would keep, storing nothing.
 
     It runs exactly the loading code of `signalkb ingest` (fetch, limits, extraction of
@@ -184,6 +216,7 @@ def text(ctx: Context, sources: tuple[str, ...], as_json: bool, allow_private: b
     """
     settings = with_private(ctx.settings, allow_private)
     failed = False
+    documents: list[dict[str, Any]] = []
     for source in sources:
         try:
             doc = load_document(source, settings)
@@ -191,12 +224,14 @@ def text(ctx: Context, sources: tuple[str, ...], as_json: bool, allow_private: b
             click.echo(f"failed: {exc}", err=True)
             failed = True
             continue
-        if as_json:
-            click.echo(json.dumps(document_json(doc), ensure_ascii=False))
+        if json_format:
+            documents.append(document_json(doc))
         else:
             meta = [doc.site, doc.author, doc.published.isoformat() if doc.published else ""]
             click.echo(f"# {doc.title}\n{doc.url}\n{' · '.join(m for m in meta if m)}\n")
             click.echo(f"{doc.text}\n")
+    if json_format:
+        echo_json(documents, json_format)
     if failed:
         raise SystemExit(1)
 
@@ -217,10 +252,10 @@ def document_json(doc: Document) -> dict[str, Any]:
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per failed source.")
+@json_options("failed source")
 @click.option("--clear", is_flag=True, help="Empty the failures log.")
 @click.pass_obj
-def failures(ctx: Context, as_json: bool, clear: bool) -> None:
+def failures(ctx: Context, json_format: str | None, clear: bool) -> None:
     """List sources that failed to ingest (and have not succeeded since), with the reason.
 
     Example usage:
@@ -235,13 +270,13 @@ def failures(ctx: Context, as_json: bool, clear: bool) -> None:
         click.echo("failures log cleared")
         return
     entries = load_failures(home)
+    if json_format:
+        echo_json(entries, json_format)
+        return
     for entry in entries:
-        if as_json:
-            click.echo(json.dumps(entry, ensure_ascii=False))
-        else:
-            tries = f" ({entry['attempts']} attempts)" if entry["attempts"] > 1 else ""
-            click.echo(f"{entry['at']}  {entry['source']}: {entry['message']}{tries}")
-    if not entries and not as_json:
+        tries = f" ({entry['attempts']} attempts)" if entry["attempts"] > 1 else ""
+        click.echo(f"{entry['at']}  {entry['source']}: {entry['message']}{tries}")
+    if not entries:
         click.echo("no failures")
 
 

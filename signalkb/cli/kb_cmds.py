@@ -147,7 +147,9 @@ def trends(
     """
     from kb.trends import compute_trends
 
-    found = compute_trends(ctx.existing_store, kind=kind, filters=filters, min_articles=min_articles)  # type: ignore[arg-type]
+    found = compute_trends(
+        ctx.existing_store, kind=kind, filters=filters, min_articles=min_articles
+    )  # type: ignore[arg-type]
     if json_format:
         echo_json([trend_json(trend) for trend in found[:limit]], json_format)
         return

@@ -1,9 +1,24 @@
 // signalkb: live progress of an ingest job. It writes text only (textContent), never HTML.
 "use strict";
 
+// Seconds as "42 s" or "3 min 05 s", as the server's `duration` filter writes them.
+function duration(seconds) {
+  const s = Math.round(seconds);
+  if (s < 60) return s + " s";
+  return Math.floor(s / 60) + " min " + String(s % 60).padStart(2, "0") + " s";
+}
+
+function statusText(entry) {
+  let text = entry.status;
+  if (entry.step) text += " · " + entry.step;
+  if (entry.elapsed !== null && entry.elapsed !== undefined) text += " · " + duration(entry.elapsed);
+  else if (entry.seconds !== null && entry.seconds !== undefined) text += " in " + duration(entry.seconds);
+  return text;
+}
+
 function renderEntry(row, entry) {
   const status = row.querySelector(".status");
-  status.textContent = entry.status;
+  status.textContent = statusText(entry);
   status.className = "status status-" + entry.status;
   row.querySelector(".message").textContent = entry.message;
   const cell = row.querySelector(".article");
@@ -45,6 +60,10 @@ function watchJob(state) {
     const rows = body.querySelectorAll("tr");
     // A feed adds its articles to the job as it is read.
     job.entries.forEach((entry, i) => renderEntry(rows[i] || addRow(body, entry), entry));
+    if (!job.done) {
+      const eta = job.eta_seconds === null ? "" : " about " + duration(job.eta_seconds) + " left";
+      state.querySelector(".job-message").textContent = "Working…" + eta;
+    }
     if (job.done) {
       state.dataset.done = "true";
       state.querySelector(".job-message").textContent = job.error ? job.error : "Done.";
