@@ -89,6 +89,7 @@ def check_url(url: str, *, allow_private: bool, is_blocked: AddressPolicy = is_b
     for ip in addresses:
         if is_blocked(ip):
             raise BlockedAddressError(
-                f"private or special address {ip} refused (use --allow-private to fetch it)",
+                f"private or special address {ip} refused (to fetch it: --allow-private on the "
+                "command line, or the setting SIGNALKB_ALLOW_PRIVATE=1, which `serve` reads)",
                 source=url,
             )

@@ -23,14 +23,16 @@ import pytest
 from click.testing import CliRunner
 
 from ingest.dedup import distance, resemblance, simhash
+from ingest.document import Document
 from ingest.extract.scripted import ScriptedExtractor
+from ingest.extract.steps import step
 from ingest.failures import load_failures
 from ingest.pipeline import BatchSummary, HostThrottle, ingest_batch
 from ingest.runner import Event, Request
 from ingest.runner import run as run_ingest
 from ingest.urls import normalize_url
 from kb.embed import HashEmbedder
-from kb.records import article_id_for
+from kb.records import Article, article_id_for
 from kb.settings import Settings
 from kb.store import Store
 from signalkb.cli import cli
@@ -510,3 +512,31 @@ def test_folder_of_files_and_nothing_to_ingest(cli_env: None, tmp_path: Path) ->
     code, out, err = run("--kb", home, "ingest")
     assert code == 2
     assert "give URLs or paths" in err
+
+
+class SteppingExtractor(ScriptedExtractor):
+    """The scripted extractor, reporting two steps as a real one does."""
+
+    def extract(self, document: Document) -> Article:
+        step("summary")
+        step("signals")
+        return super().extract(document)
+
+
+def test_stages_carry_the_steps_of_the_extraction(
+    ingest_server: FixtureServer, store: Store, settings: Settings
+) -> None:
+    seen: list[tuple[str, str]] = []
+    ingest_batch(
+        [ingest_server.url("/article")],
+        store=store,
+        extractor=SteppingExtractor(),
+        settings=settings,
+        on_stage=lambda stage, _doc, name: seen.append((stage, name)),
+    )
+    assert seen == [
+        ("extracting", ""),
+        ("extracting", "summary"),
+        ("extracting", "signals"),
+        ("storing", ""),
+    ]

@@ -43,11 +43,13 @@ ANSWERS = {
         "Themes: healthcare, local ai\nCategory: technology\nType: news"
     ),
     "signals": (
-        "Local language models in hospitals | Hospitals run fine-tuned language models on "
-        "laptops instead of cloud services. | From cloud services to local hardware | Local "
-        "models may become the norm in clinics | Privacy of patient notes | 5\n"
-        "Quantum chips in banking | Banks in Singapore adopt quantum chips for trading. | "
-        "From classic to quantum | Quantum trading | Speed | 4"
+        "Signal: Local language models in hospitals\nDescription: Hospitals run fine-tuned "
+        "language models on laptops instead of cloud services.\nChange: From cloud services "
+        "to local hardware\n10-year: Local models may become the norm in clinics\n"
+        "Driving force: Privacy of patient notes\nRelevancy: 5\n\n"
+        "Signal: Quantum chips in banking\nDescription: Banks in Singapore adopt quantum chips "
+        "for trading.\nChange: From classic to quantum\n10-year: Quantum trading\n"
+        "Driving force: Speed\nRelevancy: 4"
     ),
     "concerns": (
         "Leaking patient names | Summaries written by the model may leak patient names when "
@@ -160,3 +162,13 @@ def test_make_extractor_picks_the_tuned_path_only_with_an_adapter(tmp_path: Path
 def test_a_missing_adapter_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(BackendError, match="model file not found"):
         make_extractor(Settings(adapter=str(tmp_path / "missing.gguf")))
+
+
+def test_the_extraction_reports_each_task_as_a_step(embedder: MiniLMEmbedder) -> None:
+    from ingest.extract import tasks
+    from ingest.extract.steps import reporting
+
+    seen: list[str] = []
+    with reporting(seen.append):
+        TunedExtractor(scripted(), embedder=embedder).extract(document())
+    assert seen == [*tasks.TASK_NAMES, "grounding"]

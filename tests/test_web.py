@@ -6,6 +6,7 @@ import http.server
 import io
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -28,7 +29,7 @@ from tests.web_fixtures import XSS, app_for, fill_store, make_article, sample_ar
 from web import charts
 from web.app import create_app
 from web.cache import StoreCache
-from web.jobs import INGEST_NICE
+from web.jobs import INGEST_NICE, Entry, Job
 
 
 @pytest.fixture(scope="module")
@@ -367,7 +368,19 @@ def test_ingest_job_reports_each_article_and_retries_failures(
     good = f"{fixture_server}/open-weights-clinics.html"
     missing = f"{fixture_server}/no-such-page.html"
     with TestClient(app, base_url="http://127.0.0.1") as local:
-        assert local.post("/ingest", data={"urls": "/etc/passwd"}).status_code == 422
+        pasted = f"/etc/passwd\n{good}"
+        refused = local.post("/ingest", data={"urls": pasted})
+        assert refused.status_code == 422
+        form = soup(refused)
+        assert "not an http(s) URL: /etc/passwd" in form.select_one("#urls-error").get_text()
+        assert form.select_one("textarea#urls").get_text() == pasted  # nothing pasted is lost
+        assert form.select_one("textarea#urls")["aria-invalid"] == "true"
+        empty = soup(local.post("/ingest", data={"urls": "", "feed": ""}))
+        assert "paste a URL or give a feed" in empty.select_one("#urls-error").get_text()
+        assert (
+            local.post("/api/ingest", data={"urls": "/etc/passwd"}).json()["detail"][0]["field"]
+            == "urls"
+        )
         started = local.post(
             "/ingest", data={"urls": f"{good}\n{missing}\n"}, follow_redirects=False
         )
@@ -376,8 +389,11 @@ def test_ingest_job_reports_each_article_and_retries_failures(
         job = wait_for_job(local, job_id)
         statuses = {e["source"]: e for e in job["entries"]}
         assert statuses[good]["status"] == "stored"
+        assert statuses[good]["seconds"] is not None and statuses[good]["elapsed"] is None
         assert statuses[missing]["status"] == "failed" and "404" in statuses[missing]["message"]
+        assert job["eta_seconds"] is None  # done
         page = soup(local.get(f"/ingest/{job_id}"))
+        assert re.fullmatch(r"stored in \d+ s", page.select_one("td.status-stored").get_text())
         assert page.select_one("form.retry").get("hidden") is None
         article_link = page.select_one("td.article a")["href"]
         assert soup(local.get(article_link)).select_one("h1").get_text()
@@ -646,3 +662,20 @@ def test_serve_get_prints_one_page_without_a_socket(tmp_path: Path) -> None:
     assert "/api/search" in [e["path"] for e in json.loads(found.output)["endpoints"]]
     missing = runner.invoke(cli, ["--kb", home, "serve", "--get", "/no/such/page"])
     assert missing.exit_code == 1 and "Page not found" in missing.output
+
+
+def test_a_job_estimates_the_time_left_from_the_articles_done() -> None:
+    now = time.time()
+    job = Job(
+        "j",
+        [
+            Entry("a", status="stored", started=now - 30, seconds=10.0),
+            Entry("b", status="extracting", step="signals", started=now - 4),
+            Entry("c"),
+        ],
+    )
+    assert job.eta_seconds(now) == pytest.approx(10 * 2 - 4)
+    data = job.to_dict()
+    assert data["entries"][1]["step"] == "signals"
+    assert 3.5 < data["entries"][1]["elapsed"] < 10 and data["entries"][0]["elapsed"] is None
+    assert Job("k", [Entry("a")]).eta_seconds(now) is None  # nothing done yet: no estimate

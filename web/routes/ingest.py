@@ -24,13 +24,18 @@ def _is_http(url: str) -> bool:
 def parse_sources(text: str, feed: str = "") -> tuple[list[str], list[str]]:
     """The http(s) article URLs in a pasted text (one per line) and the feed URL, if any.
 
-    Local paths are refused here: the web UI must not read files off the server.
+    Local paths are refused here: the web UI must not read files off the server. Raises
+    HTTPException(422) whose detail lists the problems, each with its form field.
     """
     lines = [line.strip() for line in text.splitlines()]
     sources = list(dict.fromkeys(u for u in lines if u and not u.startswith("#")))
     feeds = [feed.strip()] if feed.strip() else []
     problems = [
-        {"field": field, "message": f"not an http(s) URL: {url}"}
+        {
+            "field": field,
+            "message": f"not an http(s) URL: {url}"
+            + ("" if "://" in url else " (the web UI fetches URLs only, never server files)"),
+        }
         for field, urls in (("urls", sources), ("feed", feeds))
         for url in urls
         if not _is_http(url)
@@ -55,7 +60,8 @@ def _started(request: Request, job: Job) -> Response:
 def ingest_page(request: Request, state: StateDep) -> Response:
     """The form to paste URLs, and the recent jobs."""
     jobs = state.job_manager.recent()
-    return respond(request, "ingest.html", {"jobs": [job.to_dict() for job in jobs]})
+    context = {"jobs": [job.to_dict() for job in jobs], "errors": {}, "urls": "", "feed": ""}
+    return respond(request, "ingest.html", context)
 
 
 @router.post("/ingest", include_in_schema=False)
@@ -66,8 +72,22 @@ def start_ingest(
     urls: Annotated[str, Form(max_length=100_000, description="article URLs, one a line")] = "",
     feed: Annotated[str, Form(max_length=2000, description="an RSS/Atom feed or sitemap")] = "",
 ) -> Response:
-    """Queue a job for the pasted URLs and the feed's articles; the answer points at it."""
-    sources, feeds = parse_sources(urls, feed)
+    """Queue a job for the pasted URLs and the feed's articles; the answer points at it.
+
+    A form with problems comes back with each problem beside its field and the pasted text
+    kept (422); the JSON API answers 422 with the list of problems.
+    """
+    try:
+        sources, feeds = parse_sources(urls, feed)
+    except HTTPException as exc:
+        if wants_json(request):
+            raise
+        jobs = [job.to_dict() for job in state.job_manager.recent()]
+        errors: dict[str, list[str]] = {}
+        for problem in exc.detail:
+            errors.setdefault(problem["field"], []).append(problem["message"])
+        context = {"jobs": jobs, "errors": errors, "urls": urls, "feed": feed}
+        return respond(request, "ingest.html", context, status_code=422)
     job = state.job_manager.submit(sources, feeds=tuple(feeds))
     return _started(request, job)
 
