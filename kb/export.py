@@ -317,26 +317,44 @@ def records_json(articles: list[Article]) -> bytes:
     ).encode("utf-8")
 
 
-def digest_markdown(store: Store, since: date, *, until: date | None = None, top: int = 10) -> str:
+DigestDate = Literal["published", "ingested"]
+
+
+def digest_markdown(
+    store: Store,
+    since: date,
+    *,
+    until: date | None = None,
+    top: int = 10,
+    by: DigestDate = "published",
+) -> str:
     """A newsletter page of a period: its top trends and most relevant signals, then each
     article of the period in the record layout, newest first.
 
-    An article belongs to the period by its publication date, or, when it has none, by the
-    day it was ingested.
+    `by="published"`: an article belongs to the period by its publication date, or, when
+    it has none, by the day it was ingested. `by="ingested"`: by the day it was ingested
+    (what came in this week, however old). The page says which. Top trends are rows
+    shared by at least two articles, one of them in the period.
     """
     from kb.trends import compute_trends
 
     until = until or date.today()
 
     def day(a: Article) -> date | None:
-        return a.published or (a.ingested_at.date() if a.ingested_at else None)
+        ingested = a.ingested_at.date() if a.ingested_at else None
+        return ingested if by == "ingested" else a.published or ingested
 
     articles = [a for a in store.list_articles() if (d := day(a)) and since <= d <= until]
     articles.sort(key=lambda a: day(a) or since, reverse=True)
     ids = {a.id for a in articles}
     lines = [f"# signalkb digest: {since.isoformat()} to {until.isoformat()}", ""]
-    lines += [f"{len(articles)} new articles.", "", "## Top trends", ""]
-    trends = [t for t in compute_trends(store, min_articles=1) if ids.intersection(t.article_ids)]
+    basis = (
+        "by the day each was ingested"
+        if by == "ingested"
+        else "by publication date (the day ingested where an article has none)"
+    )
+    lines += [f"{len(articles)} new articles, {basis}.", "", "## Top trends", ""]
+    trends = [t for t in compute_trends(store, min_articles=2) if ids.intersection(t.article_ids)]
     trends = sorted(trends, key=lambda t: -len(ids.intersection(t.article_ids)))[:top]
     table = pd.DataFrame(
         [

@@ -25,7 +25,7 @@ from kb.store import Store, StoredItem
 
 __all__ = ["Momentum", "Trend", "canonical_name", "compute_trends", "technology_key"]
 
-Momentum = Literal["new", "rising", "steady", "fading"]
+Momentum = Literal["new", "rising", "steady", "fading", "single", "undated"]
 MAX_ROWS = 5000  # clustering is quadratic; beyond this only the most recent rows count
 DEFAULT_SIMILARITY: dict[str, float] = {"technologies": 0.75}
 
@@ -65,11 +65,16 @@ def _months_before(ref: date, months: int) -> str:
     return f"{total // 12:04d}-{total % 12 + 1:02d}"
 
 
-def momentum(monthly: dict[str, int], first_seen: date | None, ref: date | None) -> Momentum:
-    """new: first seen in the last three months; rising/fading: the last three months hold
-    at least half again as many / a third fewer rows than the three before; else steady."""
+def momentum(
+    monthly: dict[str, int], first_seen: date | None, ref: date | None, articles: int = 2
+) -> Momentum:
+    """single: one article, which is no trend yet; undated: no row has a date; new: first
+    seen in the last three months; rising/fading: the last three months hold at least half
+    again as many / a third fewer rows than the three before; else steady."""
+    if articles < 2:
+        return "single"
     if ref is None or first_seen is None:
-        return "steady"
+        return "undated"
     if _month(first_seen) > _months_before(ref, 3):
         return "new"
     recent = sum(n for m, n in monthly.items() if m > _months_before(ref, 3))
@@ -176,7 +181,7 @@ def _trends(
                 last_seen=seen[-1] if seen else None,
                 monthly=monthly,
                 mean_relevancy=round(float(np.mean([items[i].item.relevancy for i in members])), 2),
-                momentum=momentum(monthly, first, ref),
+                momentum=momentum(monthly, first, ref, len(articles)),
                 members=[items[i] for i in ordered],
             )
         )

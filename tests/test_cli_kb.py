@@ -188,11 +188,21 @@ def test_trends_and_digest(home: Path, tmp_path: Path) -> None:
     trends = json.loads(run(home, "trends", "--kind", "technologies", "--json").output)
     assert trends[0]["name"] == "Phi-3" and trends[0]["articles"] == 2
     assert trends[0]["momentum"] in ("new", "rising", "steady", "fading")
+    singles = json.loads(
+        run(home, "trends", "--kind", "technologies", "--min-articles", "1", "--json").output
+    )
+    assert {t["momentum"] for t in singles if t["articles"] == 1} == {"single"}
     out = tmp_path / "digest.md"
     run(home, "digest", "--since", "7d", "-o", str(out))
     text = out.read_text()
-    assert text.startswith("# signalkb digest") and "1 new articles." in text
+    assert text.startswith("# signalkb digest")
+    assert (
+        "1 new articles, by publication date (the day ingested where an article has none)." in text
+    )
     assert text.count("## Signals") == 1 and "Shift towards small language models" in text
+    # by the day ingested: the fixture's records carry no ingested_at, so none is this week's
+    by_ingest = run(home, "digest", "--since", "7d", "--by", "ingested").output
+    assert "0 new articles, by the day each was ingested." in by_ingest
 
 
 def test_shared_options_work_after_the_command_name_too(home: Path, tmp_path: Path) -> None:

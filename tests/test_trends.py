@@ -69,7 +69,10 @@ def test_momentum_labels() -> None:
     assert momentum({"2024-05": 1, "2024-08": 1, "2024-11": 3}, date(2024, 5, 1), ref) == "rising"
     assert momentum({"2024-07": 2, "2024-10": 2}, date(2024, 7, 1), ref) == "steady"
     assert momentum({"2024-07": 3, "2024-10": 1}, date(2024, 7, 1), ref) == "fading"
-    assert momentum({}, None, ref) == "steady"
+    assert momentum({}, None, ref) == "undated"
+    # one article is no trend, however many of its rows are recent
+    assert momentum({"2024-11": 3}, date(2024, 11, 1), ref, articles=1) == "single"
+    assert momentum({"2024-07": 2, "2024-10": 2}, date(2024, 7, 1), ref, articles=1) == "single"
 
 
 def test_technology_names_normalise() -> None:

@@ -164,9 +164,17 @@ def trends(
 
 @cli.command()
 @click.option("--since", type=DateOrAge(), default="7d", show_default=True, help="Period start.")
+@click.option(
+    "--by",
+    type=click.Choice(["published", "ingested"]),
+    default="published",
+    show_default=True,
+    help="Which date puts an article in the period: its publication date (the day ingested "
+    "where it has none), or the day it was ingested.",
+)
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None)
 @click.pass_obj
-def digest(ctx: Context, since: date, output: Path | None) -> None:
+def digest(ctx: Context, since: date, by: str, output: Path | None) -> None:
     """A newsletter page of a period: top trends, most relevant signals, then each new
     article's record, newest first.
 
@@ -174,10 +182,11 @@ def digest(ctx: Context, since: date, output: Path | None) -> None:
 
         \b
         signalkb digest --since 7d -o digest.md
+        signalkb digest --since 7d --by ingested     # what came in this week, however old
     """
     from kb.export import digest_markdown
 
-    text = digest_markdown(ctx.existing_store, since)
+    text = digest_markdown(ctx.existing_store, since, by=by)  # type: ignore[arg-type]
     if output is None:
         click.echo(text)
     else:
