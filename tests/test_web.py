@@ -267,9 +267,24 @@ def test_export_downloads_exactly_the_rows_shown(client: TestClient, fmt: str) -
             "json": pd.read_json,
         }[fmt]
         frame = reader(data, dtype=str) if fmt != "parquet" else reader(data).astype(str)
+    visible = len(shown[0])
     exported = [[str(v) for v in row] for row in frame.fillna("").to_numpy().tolist()]
-    assert exported == shown
+    assert [row[:visible] for row in exported] == shown
     assert len(shown) == 3
+    if fmt != "md":  # then every row carries its evidence, article id, URL and site
+        assert list(frame.columns[visible:]) == ["evidence", "article_id", "url", "site"]
+        assert all(url.startswith("https://") for url in frame["url"])
+
+
+def test_export_of_all_rows_ignores_the_paging(client: TestClient) -> None:
+    params = {"sort": "name", "dir": "asc", "per_page": 3, "page": 2, "min_relevancy": 4}
+    page = soup(client.get("/tables/signals", params=params))
+    total = client.get("/api/tables/signals", params=params).json()["total"]
+    response = client.get(page.select_one("a.export-all[data-format=csv]")["href"])
+    assert 'filename="signals-all.csv"' in response.headers["content-disposition"]
+    frame = pd.read_csv(io.BytesIO(response.content), dtype=str)
+    assert len(frame) == total > 3
+    assert list(frame["name"]) == sorted(frame["name"], key=str.lower)
 
 
 def test_openapi_docs_page_is_local(client: TestClient) -> None:

@@ -1,7 +1,10 @@
 """The rows of one kind across all articles, filtered, sorted and paged as a table page shows them.
 
 The export buttons send the same parameters to `/tables/{kind}/export`, which runs the same
-`table_view` and writes exactly the rows and columns of that page.
+`table_view` and writes the rows of that page (or, with `rows=all`, every row the filters and
+the sort select): the page's columns under their headers first, then the columns the page
+leaves out and `signalkb export` writes (evidence, article id, URL, site), so a downloaded
+row can always be traced to its article.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from kb.export import FORMATS, export_frame, render
+from kb.export import FORMATS, export_frame, item_columns, render
 from kb.filters import EVERY_ROW, Filters
 from kb.records import ITEM_TYPES, Kind
 from kb.store import Store
@@ -84,9 +87,12 @@ def table_view(
 
 
 def export_shown(view: TableView, fmt: str) -> bytes:
-    """The page as displayed (visible columns under their visible headers) as a file."""
+    """The rows of the view as a file: the visible columns under their visible headers,
+    then the rest of `signalkb export`'s columns for this kind."""
     fields = [f for f, _ in view.columns]
-    return render(view.frame[fields].rename(columns=dict(view.columns)), fmt, kind=view.kind)
+    rest = [c for c in item_columns(view.kind) if c not in fields]
+    frame = view.frame[[*fields, *rest]].rename(columns=dict(view.columns))
+    return render(frame, fmt, kind=view.kind)
 
 
 def rows_for_page(view: TableView) -> list[dict[str, Any]]:

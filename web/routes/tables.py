@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -65,8 +65,8 @@ class TableQuery:
             "per_page": self.per_page if self.per_page != PER_PAGE else None,
         }
 
-    def view(self, request: Request, store: Store) -> TableView:
-        """The page of rows these parameters select."""
+    def view(self, request: Request, store: Store, *, every_page: bool = False) -> TableView:
+        """The page of rows these parameters select (every page of them, if asked)."""
         cache: StoreCache = request.app.state.cache
         rows = cache.get(
             store, ("table", self.filters), lambda: kind_rows(store, self.kind, self.filters)
@@ -77,8 +77,8 @@ class TableQuery:
             q=self.q,
             sort=self.sort,
             direction=self.dir,
-            page=self.page,
-            per_page=self.per_page,
+            page=1 if every_page else self.page,
+            per_page=len(rows.frame) or 1 if every_page else self.per_page,
         )
 
 
@@ -126,6 +126,14 @@ def table_page(request: Request, store: StoreDep, table: TableDep) -> Response:
             {"format": fmt, "href": f"/tables/{table.kind}/export" + query_string(params, fmt=fmt)}
             for fmt in EXPORT_FORMATS
         ],
+        "exports_all": [
+            {
+                "format": fmt,
+                "href": f"/tables/{table.kind}/export"
+                + query_string(params, fmt=fmt, rows="all", page=None, per_page=None),
+            }
+            for fmt in EXPORT_FORMATS
+        ],
     }
     return respond(request, "table.html", context)
 
@@ -136,10 +144,15 @@ def table_export(
     store: StoreDep,
     table: TableDep,
     fmt: Annotated[Format, Query(description="file format")] = "csv",
+    rows: Annotated[
+        Literal["page", "all"], Query(description="the page's rows, or every matching row")
+    ] = "page",
 ) -> Response:
-    """Exactly the rows and columns of the table page with the same parameters, as a file."""
-    body = export_shown(table.view(request, store), fmt)
-    name = f"{table.kind}-page{table.page}.{fmt}"
+    """The rows of the table page with the same parameters (or all of them with
+    `rows=all`) as a file: the page's columns, then evidence, article id, URL and site."""
+    every_page = rows == "all"
+    body = export_shown(table.view(request, store, every_page=every_page), fmt)
+    name = f"{table.kind}-all.{fmt}" if every_page else f"{table.kind}-page{table.page}.{fmt}"
     return Response(
         body,
         media_type=MEDIA_TYPES[fmt],
