@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 _model_lock = threading.Lock()
+NUMPY_BATCH = 4  # at most this many texts go through numpy while torch is not loaded
 _models: dict[str, SentenceTransformer] = {}
 
 
@@ -72,9 +73,16 @@ class MiniLMEmbedder:
     batch_size: ClassVar[int] = 64
 
     def embed(self, texts: list[str]) -> list[list[float]]:
-        """Embed texts in batches; vectors are normalised so dot product = cosine."""
+        """Embed texts in batches; vectors are normalised so dot product = cosine.
+
+        A few texts while torch is not loaded (a CLI search's query) go through the numpy
+        forward pass of `kb.minilm_numpy`, the same vectors without torch's start-up."""
         if not texts:
             return []
+        if len(texts) <= NUMPY_BATCH and "minilm" not in _models:
+            from kb.minilm_numpy import numpy_minilm
+
+            return numpy_minilm(minilm_model_dir()).encode(texts).tolist()
         vectors = _load_minilm().encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
         )

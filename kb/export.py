@@ -23,14 +23,12 @@ import numpy as np
 import pandas as pd
 
 from kb.filters import EVERY_ROW, Filters
+from kb.formats import EXPORT_KINDS, FORMATS
 from kb.index import RowIndex, site_key, technology_key
 from kb.markdown import record_markdown
 from kb.records import ITEM_TYPES, KINDS, Article, Kind
 from kb.store import Store
 
-Format = Literal["csv", "xlsx", "parquet", "json", "md"]
-FORMATS: tuple[Format, ...] = ("csv", "xlsx", "parquet", "json", "md")
-EXPORT_KINDS: tuple[str, ...] = (*KINDS, "articles", "all")
 ARTICLE_COLUMNS = ("article_id", "title", "url", "site", "published")
 _DANGEROUS = r"^[=+\-@\t\r']"
 _INT_COLUMNS = ("relevancy", *(f"n_{kind}" for kind in KINDS))

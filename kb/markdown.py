@@ -7,10 +7,12 @@ The output parses back to the same fields with the scorer in `shared/eval/score.
 from __future__ import annotations
 
 import re
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from kb.records import ITEM_TYPES, KINDS, Article, Item
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def item_frame(items: list[Item], item_type: type[Item]) -> pd.DataFrame:
@@ -20,6 +22,8 @@ def item_frame(items: list[Item], item_type: type[Item]) -> pd.DataFrame:
         [_cell(getattr(item, field)) for field, _ in item_type.columns] + [item.relevancy]
         for item in items
     ]
+    import pandas as pd  # on first use: `list` and `search` never need it
+
     return pd.DataFrame(rows, columns=headers)
 
 

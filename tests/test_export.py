@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 from kb.embed import HashEmbedder
-from kb.export import FORMATS, export_bytes, export_frame, read_frame, render
+from kb.export import export_bytes, export_frame, read_frame, render
 from kb.filters import Filters
+from kb.formats import FORMATS
 from kb.records import KINDS, Article
 from kb.store import Store
 from tests.kb_fixtures import make_article

@@ -14,8 +14,9 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from kb.export import FORMATS, export_frame, item_columns, render
+from kb.export import export_frame, item_columns, render
 from kb.filters import EVERY_ROW, Filters
+from kb.formats import FORMATS
 from kb.records import ITEM_TYPES, Kind
 from kb.store import Store
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from kb.export import EXPORT_KINDS, FORMATS
 from kb.filters import Filters
+from kb.formats import EXPORT_KINDS, FORMATS
 from signalkb.cli import Context, cli
 from signalkb.cli.options import filter_options
 

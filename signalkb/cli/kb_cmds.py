@@ -182,7 +182,7 @@ def digest(ctx: Context, since: date, by: str, output: Path | None) -> None:
 
         \b
         signalkb digest --since 7d -o digest.md
-        signalkb digest --since 7d --by ingested     # what came in this week, however old
+        signalkb digest --since 7d --by ingested
     """
     from kb.export import digest_markdown
 

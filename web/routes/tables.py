@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from kb.export import Format
+from kb.formats import Format
 from kb.records import KINDS, Kind
 from kb.store import Store
 from web.cache import StoreCache
