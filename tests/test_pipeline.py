@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -540,3 +541,18 @@ def test_stages_carry_the_steps_of_the_extraction(
         ("extracting", "signals"),
         ("storing", ""),
     ]
+
+
+def test_progress_bar_shows_count_elapsed_and_lines_stay_whole(
+    ingest_server: FixtureServer, cli_env: None, tmp_path: Path
+) -> None:
+    paths = article_routes(ingest_server, 2)
+    urls = [ingest_server.url(p) for p in paths]
+    code, out, err = run("--kb", tmp_path / "kb", "ingest", "--allow-private", "--progress", *urls)
+    assert code == 0, err
+    assert "ingesting" in err and "2/2" in err and "left" in err
+    assert re.search(r"\d:\d\d:\d\d", err)  # elapsed and time left
+    # each outcome is a line of its own, never appended to the bar's
+    lines = out.splitlines()
+    assert sum(line.startswith("ingested: ") for line in lines) == 2
+    assert not any("ingesting" in line for line in lines)
