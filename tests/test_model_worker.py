@@ -203,3 +203,13 @@ def test_doctor_prints_one_line_per_check_and_json() -> None:
     result = CliRunner().invoke(cli, ["doctor", "--only", "chromadb", "--json"])
     (check,) = json.loads(result.stdout)["checks"]
     assert check["part"] == "chromadb" and check["ok"] is True
+
+
+def test_a_call_can_override_the_repeat_penalty(worker_model: LlamaProcessModel) -> None:
+    """The tuned extractor asks each task with its own penalty through the worker: a heavy
+    penalty changes a greedy answer that repeats itself, and the default comes back after."""
+    ask = [Message("user", "List ten fruits, one per line, each line starting with 'Fruit:'.")]
+    plain = worker_model.complete(ask, max_tokens=40, repeat_penalty=1.0)
+    heavy = worker_model.complete(ask, max_tokens=40, repeat_penalty=2.0)
+    assert plain != heavy
+    assert worker_model.complete(ask, max_tokens=40, repeat_penalty=1.0) == plain

@@ -172,3 +172,20 @@ def test_the_extraction_reports_each_task_as_a_step(embedder: MiniLMEmbedder) ->
     with reporting(seen.append):
         TunedExtractor(scripted(), embedder=embedder).extract(document())
     assert seen == [*tasks.TASK_NAMES, "grounding"]
+
+
+def test_each_task_is_asked_with_its_own_repeat_penalty(embedder: MiniLMEmbedder) -> None:
+    from ingest.extract import tasks
+
+    class Recording(ScriptedChatModel):
+        penalties: dict[str, float | None] = {}
+
+        def complete(self, messages, **kwargs):  # noqa: ANN001, ANN003, ANN201
+            task = _task_of(messages[-1].content.rsplit("Task:", 1)[1])
+            self.penalties[task] = kwargs.get("repeat_penalty")
+            return super().complete(messages, **kwargs)
+
+    model = Recording(responder=scripted().responder)
+    TunedExtractor(model, embedder=embedder).extract(document())
+    assert model.penalties == {t.name: t.repeat_penalty for t in tasks.TASKS.values()}
+    assert model.penalties["signals"] == 1.0  # its labels repeat block after block

@@ -38,8 +38,12 @@ class ChatModel(ABC):
         json_schema: dict[str, Any] | None = None,
         max_tokens: int = 256,
         stop: list[str] | None = None,
+        repeat_penalty: float | None = None,
     ) -> str:
-        """The model's reply; with `json_schema`, a JSON text the backend tried to constrain."""
+        """The model's reply; with `json_schema`, a JSON text the backend tried to constrain.
+
+        `repeat_penalty` overrides the backend's penalty on recently used tokens for this
+        answer (1.0: none); a backend without one ignores it."""
 
     @property
     def model_id(self) -> str:

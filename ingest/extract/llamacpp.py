@@ -167,13 +167,14 @@ class LlamaCppModel(ChatModel):
         json_schema: dict[str, Any] | None = None,
         max_tokens: int = 256,
         stop: list[str] | None = None,
+        repeat_penalty: float | None = None,
     ) -> str:
         """Greedy completion; constrained to `json_schema` when given."""
         kwargs: dict[str, Any] = {
             "temperature": 0.0,
             "seed": SEED,
             "max_tokens": max_tokens,
-            "repeat_penalty": self.repeat_penalty,
+            "repeat_penalty": self.repeat_penalty if repeat_penalty is None else repeat_penalty,
             "stop": stop or [],
             "stream": True,
         }

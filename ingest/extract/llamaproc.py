@@ -233,6 +233,7 @@ class LlamaProcessModel(ChatModel):
         json_schema: dict[str, Any] | None = None,
         max_tokens: int = 256,
         stop: list[str] | None = None,
+        repeat_penalty: float | None = None,
     ) -> str:
         """Greedy completion in the worker; constrained to `json_schema` when given."""
         left = None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
@@ -242,6 +243,7 @@ class LlamaProcessModel(ChatModel):
             "json_schema": json_schema,
             "max_tokens": max_tokens,
             "stop": stop,
+            "repeat_penalty": repeat_penalty,
             "seconds_left": left,
         }
         timeout = (left if left is not None else 0.0) + ANSWER_GRACE_S
@@ -284,6 +286,7 @@ def serve(args: list[str], stdin: IO[bytes], stdout: IO[bytes]) -> None:
                 json_schema=request["json_schema"],
                 max_tokens=request["max_tokens"],
                 stop=request["stop"],
+                repeat_penalty=request.get("repeat_penalty"),
             )
             send({"ok": text})
         except BackendError as exc:

@@ -63,6 +63,7 @@ class OpenAICompatModel(ChatModel):
         json_schema: dict[str, Any] | None = None,
         max_tokens: int = 256,
         stop: list[str] | None = None,
+        repeat_penalty: float | None = None,
     ) -> str:
         """The server's reply, constrained to `json_schema` as far as the server allows."""
         body: dict[str, Any] = {

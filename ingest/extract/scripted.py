@@ -93,6 +93,7 @@ class ScriptedChatModel(ChatModel):
         json_schema: dict[str, Any] | None = None,
         max_tokens: int = 256,
         stop: list[str] | None = None,
+        repeat_penalty: float | None = None,
     ) -> str:
         """The next queued reply, else the responder's answer; BackendError when neither."""
         self.history.append((messages, json_schema))

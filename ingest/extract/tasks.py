@@ -47,6 +47,7 @@ class Task:
     max_rows: int = 0
     max_tokens: int = 256  # generation budget at inference
     blocks: bool = False  # rows as blocks of labelled lines instead of `a | b | relevancy`
+    repeat_penalty: float = 1.1  # at inference: 1.0 where the format repeats its labels
 
 
 _ROWS = "one per line"
@@ -73,6 +74,9 @@ TASKS: dict[str, Task] = {
             max_rows=4,
             max_tokens=460,
             blocks=True,
+            # each block repeats the labels of the last one, within llama.cpp's 64-token
+            # penalty window: a penalty garbles them ("Driving Force" before "10-year")
+            repeat_penalty=1.0,
         ),
         Task(
             "concerns",

@@ -95,7 +95,10 @@ class TunedExtractor:
             self.model.deadline = deadline
         chat = tasks.messages(task, text, max_words=self.max_words)
         messages = [Message(m["role"], m["content"]) for m in chat]
-        return self.model.complete(messages, max_tokens=tasks.get_task(task).max_tokens)
+        spec = tasks.get_task(task)
+        return self.model.complete(
+            messages, max_tokens=spec.max_tokens, repeat_penalty=spec.repeat_penalty
+        )
 
     def _assemble(
         self, document: Document, text: str, answers: dict[str, str], *, incomplete: bool
