@@ -628,9 +628,29 @@ def test_loss_curve_png(tmp_path: Path) -> None:
     from ingest.tune.plot import _raster, running_mean
 
     assert running_mean([1.0, 3.0, 5.0], window=2) == [1.0, 2.0, 4.0]
-    png = _raster([2.0, 1.5, 1.2, 1.0], [2.1, 1.1], 4, tmp_path / "loss.png").read_bytes()
+    png = _raster([2.0, 1.5, 1.2, 1.0], [(0, 2.1), (4, 1.1)], tmp_path / "a.png", [2]).read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert struct.unpack(">II", png[16:24]) == (720, 360)
+
+
+def test_stages_are_drawn_as_one_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ingest.tune.plot as plot
+
+    drawn: dict[str, object] = {}
+    monkeypatch.setattr(
+        plot, "plot_losses", lambda losses, val, png, stages: drawn.update(locals()) or png
+    )
+    one, two = tmp_path / "1.json", tmp_path / "2.json"
+    one.write_text(json.dumps({"losses": [3.0, 2.0], "val_loss_per_epoch": [3.1, 2.1]}))
+    two.write_text(
+        json.dumps(
+            {"losses": [2.0, 1.5, 1.4], "steps_per_epoch": 3, "val_loss_per_epoch": [2.0, 1.6]}
+        )
+    )
+    plot.plot_manifests([one, two], tmp_path / "loss.png")
+    assert drawn["losses"] == [3.0, 2.0, 2.0, 1.5, 1.4]
+    assert drawn["val"] == [(0, 3.1), (2, 2.1), (2, 2.0), (5, 1.6)]
+    assert drawn["stages"] == [2]
 
 
 def test_cli_tune_is_registered_and_checks_its_tasks(pairs_dir: Path, tmp_path: Path) -> None:

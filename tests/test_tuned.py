@@ -189,3 +189,36 @@ def test_each_task_is_asked_with_its_own_repeat_penalty(embedder: MiniLMEmbedder
     TunedExtractor(model, embedder=embedder).extract(document())
     assert model.penalties == {t.name: t.repeat_penalty for t in tasks.TASKS.values()}
     assert model.penalties["signals"] == 1.0  # its labels repeat block after block
+
+
+def test_a_table_grounding_empties_is_asked_again_with_another_penalty(
+    embedder: MiniLMEmbedder,
+) -> None:
+    """The first signals answer names a product the article lacks, so grounding drops it;
+    the table is asked once more (penalty 1.3) and the grounded second answer is kept."""
+    from ingest.extract.steps import reporting
+    from ingest.extract.tuned import RETRY_PENALTY
+
+    first_signals = (
+        "Signal: GPT-9 in hospitals\nDescription: GPT-9 replaces every doctor.\n"
+        "Change: From doctors to GPT-9\n10-year: GPT-9 everywhere\n"
+        "Driving force: GPT-9 hype\nRelevancy: 5"
+    )
+    asked: list[tuple[str, float | None]] = []
+
+    class Again(ScriptedChatModel):
+        def complete(self, messages, **kwargs):  # noqa: ANN001, ANN003, ANN201
+            task = _task_of(messages[-1].content.rsplit("Task:", 1)[1])
+            asked.append((task, kwargs.get("repeat_penalty")))
+            if task == "signals" and len(asked) < 8:
+                return first_signals
+            return super().complete(messages, **kwargs)
+
+    extractor = TunedExtractor(Again(responder=scripted().responder), embedder=embedder)
+    steps: list[str] = []
+    with reporting(steps.append):
+        article = extractor.extract(document())
+    assert asked[-1] == ("signals", RETRY_PENALTY)
+    assert [s.name for s in article.signals] == ["Local language models in hospitals"]
+    assert extractor.last_report.tables_asked_again == 1
+    assert steps[-1] == "signals, again"

@@ -35,6 +35,7 @@ TABLE_TASKS: tuple[Kind, ...] = ("signals", "concerns", "behaviors", "issues", "
 MAX_TECHNOLOGIES = 8
 MAX_TERMS = 8
 MIN_SUMMARY_WORDS = 12
+RETRY_PENALTY = 1.3  # the second reading of a table grounding left empty
 
 
 @dataclass
@@ -45,6 +46,7 @@ class ExtractionReport:
     rows_dropped: dict[str, int] = field(default_factory=dict)
     summary_sentences_dropped: int = 0
     technologies_added: int = 0
+    tables_asked_again: int = 0
     seconds: float = 0.0
 
 
@@ -67,7 +69,10 @@ class TunedExtractor:
 
     def extract(self, document: Document) -> Article:
         """The record of one article; every kept row grounded, `incomplete` when a section
-        is empty or time ran out."""
+        is empty or time ran out.
+
+        A table that grounding leaves empty is asked for once more, decoded with a stronger
+        repeat penalty (another reading of the same article), and grounded the same way."""
         text = document.text or ""
         if not text.strip():
             raise ExtractionError("the article has no text to extract from", source=document.url)
@@ -75,6 +80,7 @@ class TunedExtractor:
         deadline = start + self.timeout
         answers: dict[str, str] = {}
         timed_out = False
+        retried: list[str] = []
         try:
             for name in tasks.TASK_NAMES:
                 if time.monotonic() >= deadline:
@@ -83,25 +89,50 @@ class TunedExtractor:
                 step(name)
                 answers[name] = self._ask(name, text, deadline)
             step("grounding")
+            sents = ArticleSentences.of(text, self._embed)
+            article = self._assemble(document, text, answers, sents, incomplete=timed_out)
+            for kind in TABLE_TASKS if not timed_out else ():
+                if article.items(kind):
+                    continue
+                if time.monotonic() >= deadline:
+                    timed_out = True
+                    break
+                step(f"{kind}, again")
+                answers[kind] = self._ask(kind, text, deadline, repeat_penalty=RETRY_PENALTY)
+                retried.append(kind)
+            if retried:
+                article = self._assemble(document, text, answers, sents, incomplete=timed_out)
+            elif timed_out:
+                article = article.model_copy(update={"incomplete": True})
         finally:
             if hasattr(self.model, "deadline"):
                 self.model.deadline = None
-        article = self._assemble(document, text, answers, incomplete=timed_out)
+        self.last_report.tables_asked_again = len(retried)
         self.last_report.seconds = time.monotonic() - start
         return article
 
-    def _ask(self, task: str, text: str, deadline: float) -> str:
+    def _ask(
+        self, task: str, text: str, deadline: float, *, repeat_penalty: float | None = None
+    ) -> str:
         if hasattr(self.model, "deadline"):
             self.model.deadline = deadline
         chat = tasks.messages(task, text, max_words=self.max_words)
         messages = [Message(m["role"], m["content"]) for m in chat]
         spec = tasks.get_task(task)
         return self.model.complete(
-            messages, max_tokens=spec.max_tokens, repeat_penalty=spec.repeat_penalty
+            messages,
+            max_tokens=spec.max_tokens,
+            repeat_penalty=spec.repeat_penalty if repeat_penalty is None else repeat_penalty,
         )
 
     def _assemble(
-        self, document: Document, text: str, answers: dict[str, str], *, incomplete: bool
+        self,
+        document: Document,
+        text: str,
+        answers: dict[str, str],
+        article_sents: ArticleSentences,
+        *,
+        incomplete: bool,
     ) -> Article:
         report = ExtractionReport()
         summary = tasks.parse("summary", answers.get("summary", ""))["summary"]
@@ -118,7 +149,6 @@ class TunedExtractor:
                 except ValueError:
                     continue
         report.rows_written = sum(len(items) for items in rows.values())
-        article_sents = ArticleSentences.of(text, self._embed)
         grounded: GroundingReport = ground_rows(rows, text, self._embed, sentences=article_sents)
         report.rows_dropped = grounded.counts
         technologies = list(grounded.rows["technologies"])

@@ -3,9 +3,12 @@
 matplotlib is used when it is installed; otherwise a small rasteriser draws the same picture
 (zlib + struct PNG): grey per-step training loss, its running mean in blue, the held-out
 loss per epoch as red squares (the first at step 0, before training), axes with y ticks
-labelled in a 3x5 pixel digit font.
+labelled in a 3x5 pixel digit font. Several manifests (the stages of `make tune`, in order)
+are drawn as one run, a grey line where a stage starts.
 
-    python -m ingest.tune.plot data/adapters/smollm2-signalkb.json docs/images/tune-loss.png
+    python -m ingest.tune.plot data/adapters/smollm2-signalkb.stage1.json \
+        data/adapters/smollm2-signalkb.stage2.json data/adapters/smollm2-signalkb.json \
+        docs/images/tune-loss.png
 """
 
 from __future__ import annotations
@@ -42,19 +45,24 @@ def running_mean(values: list[float], window: int = 10) -> list[float]:
     return out
 
 
-def plot_losses(losses: list[float], val: list[float], per_epoch: int, path: Path) -> Path:
-    """Draw the curve to `path` (PNG)."""
+Points = list[tuple[int, float]]  # (step, held-out loss)
+
+
+def plot_losses(
+    losses: list[float], val: Points, path: Path, *, stages: list[int] | None = None
+) -> Path:
+    """Draw the curve to `path` (PNG); `stages` are the steps where a new stage starts."""
     try:
-        return _matplotlib(losses, val, per_epoch, path)
+        return _matplotlib(losses, val, path, stages or [])
     except ImportError:
-        return _raster(losses, val, per_epoch, path)
+        return _raster(losses, val, path, stages or [])
 
 
-def _val_steps(val: list[float], per_epoch: int, n: int) -> list[int]:
-    return [min(i * per_epoch, n) for i in range(len(val))]
+def _val_points(val: list[float], per_epoch: int, n: int, offset: int = 0) -> Points:
+    return [(offset + min(i * per_epoch, n), v) for i, v in enumerate(val)]
 
 
-def _matplotlib(losses: list[float], val: list[float], per_epoch: int, path: Path) -> Path:
+def _matplotlib(losses: list[float], val: Points, path: Path, stages: list[int]) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -64,7 +72,9 @@ def _matplotlib(losses: list[float], val: list[float], per_epoch: int, path: Pat
     fig, ax = plt.subplots(figsize=(7.2, 3.6), dpi=100)
     ax.plot(steps, losses, color="0.75", lw=0.8, label="train loss (per step)")
     ax.plot(steps, running_mean(losses), color="tab:blue", label="train loss (mean of 10)")
-    ax.plot(_val_steps(val, per_epoch, len(losses)), val, "s", color="tab:red", label="held-out")
+    for step in stages:
+        ax.axvline(step, color="0.6", lw=0.8)
+    ax.plot([s for s, _ in val], [v for _, v in val], "s", color="tab:red", label="held-out")
     ax.set_xlabel("step")
     ax.set_ylabel("answer-token loss")
     ax.legend()
@@ -75,7 +85,7 @@ def _matplotlib(losses: list[float], val: list[float], per_epoch: int, path: Pat
     return path
 
 
-def _raster(losses: list[float], val: list[float], per_epoch: int, path: Path) -> Path:
+def _raster(losses: list[float], val: Points, path: Path, stages: list[int]) -> Path:
     pixels = bytearray(b"\xff" * (W * H * 3))
 
     def put(x: int, y: int, rgb: tuple[int, int, int]) -> None:
@@ -98,7 +108,7 @@ def _raster(losses: list[float], val: list[float], per_epoch: int, path: Path) -
                                 put(x + col * scale + dx, y + row * scale + dy, (0, 0, 0))
             x += 4 * scale
 
-    values = losses + val
+    values = losses + [v for _, v in val]
     lo, hi = min(values), max(values)
     lo, hi = (lo - 0.05 * (hi - lo + 1e-9)), (hi + 0.05 * (hi - lo + 1e-9))
     n = max(len(losses), 1)
@@ -119,12 +129,15 @@ def _raster(losses: list[float], val: list[float], per_epoch: int, path: Path) -
         x, _ = xy(k, lo)
         line(x, H - BOTTOM, x, H - BOTTOM + 4, (0, 0, 0))
         text(x - 6, H - BOTTOM + 8, str(k))
+    for step in stages:
+        x, _ = xy(step, lo)
+        line(x, TOP, x, H - BOTTOM, (150, 150, 150))
     for series, rgb in ((losses, (190, 190, 190)), (running_mean(losses), (31, 119, 180))):
         points = [xy(i + 1, v) for i, v in enumerate(series)]
         for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
             line(x0, y0, x1, y1, rgb)
             line(x0, y0 + 1, x1, y1 + 1, rgb)
-    for step, value in zip(_val_steps(val, per_epoch, len(losses)), val, strict=True):
+    for step, value in val:
         x, y = xy(step, value)
         for dx in range(-4, 5):
             for dy in range(-4, 5):
@@ -142,12 +155,21 @@ def _raster(losses: list[float], val: list[float], per_epoch: int, path: Path) -
     return path
 
 
-def plot_manifest(manifest: Path, png: Path) -> Path:
-    """The curve of the run a manifest (`ADAPTER.json`) records."""
-    data = json.loads(manifest.read_text(encoding="utf-8"))
-    per_epoch = data.get("steps_per_epoch") or len(data["losses"])
-    return plot_losses(data["losses"], data.get("val_loss_per_epoch", []), per_epoch, png)
+def plot_manifests(manifests: list[Path], png: Path) -> Path:
+    """The curve of the runs the manifests (`ADAPTER.json`) record, one stage after another."""
+    losses: list[float] = []
+    val: Points = []
+    stages: list[int] = []
+    for manifest in manifests:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        if losses:
+            stages.append(len(losses))
+        run = list(data["losses"])
+        per_epoch = data.get("steps_per_epoch") or len(run)
+        val += _val_points(data.get("val_loss_per_epoch", []), per_epoch, len(run), len(losses))
+        losses += run
+    return plot_losses(losses, val, png, stages=stages)
 
 
 if __name__ == "__main__":
-    plot_manifest(Path(sys.argv[1]), Path(sys.argv[2]))
+    plot_manifests([Path(arg) for arg in sys.argv[1:-1]], Path(sys.argv[-1]))
