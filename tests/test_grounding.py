@@ -197,6 +197,28 @@ def test_a_row_repeated_in_another_table_is_kept_once_where_it_fits(
     assert report.dropped[0].kind == "issues"
 
 
+def test_the_same_row_name_in_two_tables_is_one_row_whatever_the_descriptions(
+    embed: Embed, article: ArticleSentences
+) -> None:
+    rows = {
+        "behaviors": [
+            _row(
+                Behavior,
+                "Small models invent facts",
+                "Critics warn that small models invent facts.",
+            )
+        ],
+        "issues": [
+            _row(
+                Issue, "small  models invent FACTS", "Small models make more mistakes, critics say."
+            )
+        ],
+    }
+    report = ground_rows(rows, ARTICLE, embed, sentences=article)
+    assert sum(len(kept) for kept in report.rows.values()) == 1
+    assert report.counts == {"duplicate": 1}
+
+
 # -- summary ----------------------------------------------------------------------------------
 
 

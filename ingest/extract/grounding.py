@@ -483,7 +483,8 @@ def ground_rows(
     (name, description; for signals also change, 10-year and driving force) names a person,
     product, organisation, place or number the article lacks (`foreign_terms`), when a
     technologies row is no technology (`not_technology`), or when it repeats a row of any
-    table (`duplicate`: the copy in the table it fits best is kept).
+    table (`duplicate`: the same name, or name and description this close in meaning; the
+    copy in the table it fits best is kept).
 
     Args:
         rows: rows by table, or a flat list of rows (their type gives the table).
@@ -538,9 +539,16 @@ def ground_rows(
     fit = [ev.score + _dot(vec, protos[kind]) for kind, _, ev, vec in supported]
     order = sorted(range(len(supported)), key=lambda i: -fit[i])
     kept: list[int] = []
+    names = [" ".join(plain(item.name).lower().split()) for _, item, _, _ in supported]
     for i in order:
         twin = next(
-            (j for j in kept if _dot(supported[i][3], supported[j][3]) >= duplicate_cosine), None
+            (
+                j
+                for j in kept
+                if names[i] == names[j]
+                or _dot(supported[i][3], supported[j][3]) >= duplicate_cosine
+            ),
+            None,
         )
         if twin is not None:
             kind, item, _, _ = supported[i]
