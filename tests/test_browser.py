@@ -7,6 +7,7 @@ watch it finish. A screenshot of each page goes to docs/screenshots/ from the sa
 from __future__ import annotations
 
 import io
+import re
 import socket
 import threading
 import time
@@ -239,10 +240,12 @@ def test_ingest_shows_progress_until_done_and_retries(
     page.wait_for_url("**/ingest/*")
     assert page.locator(".job-state").get_attribute("data-done") == "false"
     page.wait_for_selector("td.status.status-extracting", timeout=30_000)
+    live = page.locator("td.status.status-extracting").first.inner_text()
+    assert re.fullmatch(r"extracting( · [a-z, ]+)?( · \d+ s)?", live), live
     # The page's CSP forbids eval, so wait on a selector rather than a JS predicate.
     page.wait_for_selector(".job-state[data-done=true]", timeout=60_000)
     statuses = page.locator("td.status").all_inner_texts()
-    assert statuses == ["stored", "failed"]
+    assert re.fullmatch(r"stored in \d+ s", statuses[0]) and statuses[1] == "failed", statuses
     assert "404" in page.locator("td.message").nth(1).inner_text()
     assert page.locator("form.retry").is_visible()
     shot(page, "ingest")
