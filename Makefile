@@ -89,7 +89,7 @@ clean:
 
 # The shipped LoRA adapter (issue 12): `signalkb tune` on ../shared/train in three stages (90
 # steps; 80 more from stage 1's weights; then a whole epoch, 235 steps, from stage 2's
-# adapter), about 2 hours on two quiet cores; each stage resumes from its checkpoint when
+# adapter), about 1.5 hours on these two cores; each stage resumes from its checkpoint when
 # interrupted. See docs/tune.md.
 TUNE_PAIRS ?= ../shared/train
 ADAPTER ?= data/adapters/smollm2-signalkb.gguf
