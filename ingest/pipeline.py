@@ -186,13 +186,11 @@ def ingest_document(
                 original.title,
                 f"duplicate of {original.id}",
             )
-    if on_stage is None:
+    stage = on_stage or (lambda *_: None)
+    stage("extracting", document, "")
+    with reporting(lambda name: stage("extracting", document, name)):
         article = finish_article(extractor.extract(document), document)
-    else:
-        on_stage("extracting", document, "")
-        with reporting(lambda name: on_stage("extracting", document, name)):
-            article = finish_article(extractor.extract(document), document)
-        on_stage("storing", document, "")
+    stage("storing", document, "")
     store.add(article)
     index.add(Fingerprint(article.id, article.url, simhash(document.text), digest))
     status: Status = "ingested" if existing is None else "replaced"

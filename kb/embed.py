@@ -14,6 +14,7 @@ import math
 import os
 import re
 import sqlite3
+import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 _model_lock = threading.Lock()
-NUMPY_BATCH = 4  # at most this many texts go through numpy while torch is not loaded
+NUMPY_BATCH = 4  # at most this many texts go through numpy in a process without torch
 _models: dict[str, SentenceTransformer] = {}
 
 
@@ -75,11 +76,13 @@ class MiniLMEmbedder:
     def embed(self, texts: list[str]) -> list[list[float]]:
         """Embed texts in batches; vectors are normalised so dot product = cosine.
 
-        A few texts while torch is not loaded (a CLI search's query) go through the numpy
-        forward pass of `kb.minilm_numpy`, the same vectors without torch's start-up."""
+        A few texts in a process that has not imported torch (a CLI search's query) go
+        through the numpy forward pass of `kb.minilm_numpy`: the same vectors without
+        torch's start-up. Where torch is there (the server's embedding processes) its
+        forward pass is the faster one (8 ms a query against 26 ms)."""
         if not texts:
             return []
-        if len(texts) <= NUMPY_BATCH and "minilm" not in _models:
+        if len(texts) <= NUMPY_BATCH and "torch" not in sys.modules:
             from kb.minilm_numpy import numpy_minilm
 
             return numpy_minilm(minilm_model_dir()).encode(texts).tolist()

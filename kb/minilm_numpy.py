@@ -45,7 +45,7 @@ class NumpyMiniLM:
         self.heads = int(config["num_attention_heads"])
         self.layers = int(config["num_hidden_layers"])
         self.eps = float(config["layer_norm_eps"])
-        self.weights = {k: v for k, v in load_file(str(model_dir / "model.safetensors")).items()}
+        self.weights = load_file(str(model_dir / "model.safetensors"))
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(MAX_TOKENS)

@@ -52,8 +52,11 @@ class Entry:
         """The entry as JSON-ready data, with `elapsed` seconds while it is being worked on."""
         out = asdict(self)
         out.pop("started")
-        running = self.started is not None and self.seconds is None
-        out["elapsed"] = round(now - self.started, 1) if running and self.started else None
+        out["elapsed"] = (
+            round(now - self.started, 1)
+            if self.started is not None and self.seconds is None
+            else None
+        )
         return out
 
 

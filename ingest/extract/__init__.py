@@ -42,18 +42,10 @@ def adapter_for(settings: Settings) -> Path | None:
     return None
 
 
-# A tuned model decodes as it was trained, greedily and without the untuned path's repeat
-# penalty (1.2); each task asks for the penalty its format stands (`tasks.Task`).
-TUNED_REPEAT_PENALTY = 1.0
-
-
 def _llamacpp(settings: Settings) -> ChatModel:
     from ingest.extract.llamaproc import LlamaProcessModel
 
-    adapter = adapter_for(settings)
-    if adapter is None:
-        return LlamaProcessModel(settings.model)
-    return LlamaProcessModel(settings.model, lora_path=adapter, repeat_penalty=TUNED_REPEAT_PENALTY)
+    return LlamaProcessModel(settings.model, lora_path=adapter_for(settings))
 
 
 def _openai(settings: Settings) -> ChatModel:

@@ -91,9 +91,8 @@ class TunedExtractor:
             step("grounding")
             sents = ArticleSentences.of(text, self._embed)
             article = self._assemble(document, text, answers, sents, incomplete=timed_out)
-            for kind in TABLE_TASKS if not timed_out else ():
-                if article.items(kind):
-                    continue
+            empty = [] if timed_out else [k for k in TABLE_TASKS if not article.items(k)]
+            for kind in empty:
                 if time.monotonic() >= deadline:
                     timed_out = True
                     break

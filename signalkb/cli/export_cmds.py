@@ -53,17 +53,15 @@ def export(
     """
     from kb.export import export_bytes
 
-    to_stdout = output is None or str(output) == "-"
     if output is None and fmt in ("xlsx", "parquet"):
         raise click.UsageError(
             f"--format {fmt} is binary: give a file with -o (or -o - for stdout)"
         )
     data = export_bytes(ctx.existing_store, kind, fmt, filters)
-    if to_stdout:
+    if output is None or str(output) == "-":
         stream = click.get_binary_stream("stdout")
         stream.write(data)
         stream.flush()
     else:
-        assert output is not None
         output.write_bytes(data)
         click.echo(f"wrote {output}", err=True)

@@ -82,12 +82,11 @@ class _Report:
     def _print(self, outcome: Outcome) -> None:
         line = _outcome_line(outcome)
         err = outcome.status == "failed"
-        live = self._bar is not None and not self._bar.disable
-        stdout_shared = live and (err or sys.stdout.isatty())
-        if live and stdout_shared and self._bar is not None:
+        bar = self._bar
+        if bar is not None and not bar.disable and (err or sys.stdout.isatty()):
             # through the bar's console, above the bar: written straight to the terminal,
             # the line would land on the bar's own line
-            self._bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
+            bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
         else:
             click.echo(line, err=err)
 

@@ -147,9 +147,8 @@ def trends(
     """
     from kb.trends import compute_trends
 
-    found = compute_trends(
-        ctx.existing_store, kind=kind, filters=filters, min_articles=min_articles
-    )  # type: ignore[arg-type]
+    store = ctx.existing_store
+    found = compute_trends(store, kind=kind, filters=filters, min_articles=min_articles)  # type: ignore[arg-type]
     if json_format:
         echo_json([trend_json(trend) for trend in found[:limit]], json_format)
         return
