@@ -52,15 +52,15 @@ class Settings(BaseSettings):
     model: str = Field(
         "smollm2",
         description=(
-            "GGUF model for llamacpp: a packaged one (smollm2; smollm2-tuned: with the "
-            "shipped LoRA adapter; gemma3) or a path."
+            "GGUF model for llamacpp: a packaged one (smollm2: SmolLM2 with the shipped "
+            "LoRA adapter; smollm2-base: without it, today's untuned path; gemma3) or a path."
         ),
     )
     adapter: str = Field(
         "",
         description=(
             "LoRA adapter (llama.cpp GGUF, from `signalkb tune`) for the llamacpp model; "
-            "empty: the shipped one for smollm2-tuned, none otherwise; `none`: no adapter."
+            "empty: the shipped one for smollm2, none otherwise; `none`: no adapter."
         ),
     )
     openai_base_url: str = Field(

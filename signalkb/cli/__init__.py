@@ -66,7 +66,7 @@ def shared_options() -> list[click.Option]:
         click.Option(
             ["--model"],
             default=None,
-            help="GGUF model for llamacpp: smollm2 (default), smollm2-tuned, gemma3 or a path.",
+            help="GGUF model for llamacpp: smollm2 (tuned, default), smollm2-base, gemma3, a path.",
         ),
     ]
 

@@ -63,7 +63,7 @@ def check_model(name: str, *, adapter: bool = False) -> Callable[[], Check]:
         part = f"{name}+adapter" if adapter else name
         lora = shipped_adapter() if adapter else None
         if lora is not None and not lora.is_file():
-            return Check(part, True, "no adapter shipped in this checkout: smollm2 runs untuned")
+            return Check(part, False, f"the shipped adapter is missing: {lora}; make tune")
         try:
             model = LlamaProcessModel(name, lora_path=lora)
             load_s = model.load()

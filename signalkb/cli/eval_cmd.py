@@ -136,6 +136,7 @@ def eval_command(
             dropped["summary sentences dropped"] += report.summary_sentences_dropped
             dropped["technologies added"] += report.technologies_added
             dropped["tables asked again"] += report.tables_asked_again
+            dropped["tables from sentences"] += report.tables_from_sentences
     table, _ = run_scorer(score_py, directory, out)
     model_id = getattr(getattr(extractor, "model", None), "model_id", type(extractor).__name__)
     click.echo(f"extractor: {model_id}")
