@@ -1,12 +1,14 @@
 """`TunedExtractor`: a record written by a fine-tuned model, then grounded in the article.
 
-The model (SmolLM2 with the LoRA adapter `signalkb tune` wrote) answers the seven tasks of
-`ingest/extract/tasks.py` in the formats it learned: summary, terms, and the five tables.
-Its rows abstract, as an analyst's do, so every one is then checked against the article
-(`ingest/extract/grounding.py`): a row is kept only with a verbatim evidence sentence that
-supports it and no name or number the article lacks; repeats across tables are merged;
-summary sentences naming what the article lacks are dropped; technologies the article
-names and the model missed are added. `last_report` tells what was dropped.
+The model (SmolLM2 with the LoRA adapter `signalkb tune` wrote; the default model) answers
+the seven tasks of `ingest/extract/tasks.py` in the formats it learned: summary, terms, and
+the five tables. Its rows abstract, as an analyst's do, so every one is then checked
+against the article (`ingest/extract/grounding.py`): a row is kept only with a verbatim
+evidence sentence that supports it and no name or number the article lacks; repeats
+across tables are merged; summary sentences naming what the article lacks are dropped.
+A table left empty is read again from the sentences that fit it best, then (concerns,
+behaviors, issues) filled from those sentences; technologies the article names and the
+model missed are added. `last_report` tells what was dropped and filled.
 """
 
 from __future__ import annotations
