@@ -205,11 +205,16 @@ def test_doctor_prints_one_line_per_check_and_json() -> None:
     assert check["part"] == "chromadb" and check["ok"] is True
 
 
-def test_a_call_can_override_the_repeat_penalty(worker_model: LlamaProcessModel) -> None:
+def test_a_call_can_override_the_repeat_penalty() -> None:
     """The tuned extractor asks each task with its own penalty through the worker: a heavy
-    penalty changes a greedy answer that repeats itself, and the default comes back after."""
+    penalty changes a greedy answer that repeats itself, and the default comes back after.
+
+    On the base model: with the adapter, the same prompt asked right after itself can end
+    differently (llama.cpp reuses the cached prefix and evaluates the rest in another batch
+    shape, and the adapter's greedy choices have near ties), which is not what this checks."""
+    model = LlamaProcessModel("smollm2-base")
     ask = [Message("user", "List ten fruits, one per line, each line starting with 'Fruit:'.")]
-    plain = worker_model.complete(ask, max_tokens=40, repeat_penalty=1.0)
-    heavy = worker_model.complete(ask, max_tokens=40, repeat_penalty=2.0)
+    plain = model.complete(ask, max_tokens=40, repeat_penalty=1.0)
+    heavy = model.complete(ask, max_tokens=40, repeat_penalty=2.0)
     assert plain != heavy
-    assert worker_model.complete(ask, max_tokens=40, repeat_penalty=1.0) == plain
+    assert model.complete(ask, max_tokens=40, repeat_penalty=1.0) == plain
