@@ -6,11 +6,13 @@ usage: python bench/extract.py [--model smollm2|gemma3|PATH] [--words 1500] [--r
    as the extractor runs it (`LlamaProcessModel`: the model in a child process, answers
    over a pipe), through the same backend in-process (`LlamaCppModel.complete`, streaming
    with its deadline check), and through a bare `llama_cpp.Llama.create_chat_completion`
-   (or `create_completion` for a base model) on the same GGUF file, threads and greedy
+   (or `create_completion` for a base model) on the same GGUF file (no adapter), threads and greedy
    settings. The paths take turns run by run; each run's prompt starts with its own
    marker, so no path reuses a cached prefix, and load on the shared machine slows all alike.
-2. Seconds per article: one full `SLMExtractor.extract` of that article (every section)
-   through the child-process backend, with the number of model calls it made.
+2. Seconds per article: one full extraction of that article by the extractor `--model`
+   gives (`make_extractor`: for smollm2 the tuned adapter's `TunedExtractor`, for
+   smollm2-base, gemma3 or a path the untuned `SLMExtractor`) through the child-process
+   backend, with the number of model calls it made.
 The article is the seed articles (../shared/seeds 000, 001, 003) joined and cut to --words.
 """
 
@@ -27,12 +29,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ingest.document import Document  # noqa: E402
-from ingest.extract import prompts  # noqa: E402
+from ingest.extract import make_extractor, prompts  # noqa: E402
 from ingest.extract.base import Message  # noqa: E402
 from ingest.extract.llamacpp import SEED, LlamaCppModel, plain_prompt, threads  # noqa: E402
 from ingest.extract.llamaproc import LlamaProcessModel  # noqa: E402
-from ingest.extract.slm import SLMExtractor  # noqa: E402
 from ingest.extract.text import truncate_words  # noqa: E402
+from kb.settings import Settings  # noqa: E402
 
 SEEDS = ROOT.parent / "shared" / "seeds"
 ARTICLES = ("000_c38305f678f21f86.txt", "001_d6359aa3cc63db76.txt", "003_539afb5106abca1c.txt")
@@ -121,22 +123,27 @@ def main() -> int:
     for name in list(rows)[1:]:
         print(f"ratio {name} / bare: {speeds[name] / speeds['bare llama.cpp']:.2f}")
 
+    extractor = make_extractor(Settings(model=args.model))
+    model = extractor.model
+    if hasattr(model, "load"):
+        model.load()
     calls = 0
-    original = worker.complete
+    original = model.complete
 
     def counted(messages: list[Message], **kwargs: Any) -> str:
         nonlocal calls
         calls += 1
         return original(messages, **kwargs)
 
-    worker.complete = counted  # type: ignore[method-assign]
+    model.complete = counted  # type: ignore[method-assign]
     document = Document(source="bench", url="file:bench", title=title, text=article)
     start = time.perf_counter()
-    record = SLMExtractor(worker).extract(document)
+    record = extractor.extract(document)
     seconds = time.perf_counter() - start
     rows_n = len(record.all_items())
     print(
-        f"\nfull extraction: {len(article.split())} words, {seconds:.1f} s, {calls} model calls, "
+        f"\nfull extraction ({type(extractor).__name__}, {model.model_id}): "
+        f"{len(article.split())} words, {seconds:.1f} s, {calls} model calls, "
         f"{rows_n} rows, incomplete={record.incomplete}"
     )
     return 0
