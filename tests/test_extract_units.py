@@ -12,6 +12,7 @@ from ingest.extract.assembly import check_evidence
 from ingest.extract.base import Message
 from ingest.extract.schema import coerce_field, errors
 from ingest.extract.text import (
+    cell_text,
     is_name_list,
     is_speaker,
     is_verbatim,
@@ -152,6 +153,18 @@ def test_plain_keeps_link_text_and_drops_addresses() -> None:
         "see https://a.example/b."
     )
     assert plain(text) == "We tuned Mistral 7B on our data ; see ."
+
+
+def test_cell_text_drops_a_table_rows_pipes() -> None:
+    """A markdown table row quoted as evidence becomes a cell a reader can read: the cell
+    naming the row's subject, or the row's label and its longest cell."""
+    row = "|Real-World Example|Phi-3: Developed by [Microsoft](https://m.example), it codes.|"
+    assert cell_text(row, "Phi-3") == "Phi-3: Developed by Microsoft, it codes."
+    assert cell_text(row) == "Real-World Example: Phi-3: Developed by Microsoft, it codes."
+    assert cell_text("\\|Lower Cost\\|Due to modest hardware, SLMs are cheap.") == (
+        "Lower Cost: Due to modest hardware, SLMs are cheap."
+    )
+    assert cell_text("No table here.") == "No table here."
 
 
 def test_named_terms_skip_link_addresses_and_bullet_labels() -> None:

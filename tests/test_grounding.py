@@ -246,7 +246,8 @@ def test_summary_sentences_with_invented_names_or_numbers_are_dropped() -> None:
     "name",
     ["January 2026", "2026", "Brussels-based", "Brussels", "Belgium", "Acme Robotics",
      "Maria Keller", "AI Act", "European Union", "CEO", "Q3 2025", "Carlisle Bridge",
-     "Lake District", "Microsoft Research", "BBC North West Tonight"],
+     "Lake District", "Microsoft Research", "BBC North West Tonight", "Real-World Example",
+     "Key Benefits"],
 )  # fmt: skip
 def test_not_technologies(name: str) -> None:
     assert not is_technology(name, ARTICLE)

@@ -703,7 +703,10 @@ _NOT_TECH_TAIL = re.compile(
     r"\b(?:act|law|directive|regulation|bill|treaty|agreement|accord|summit|conference|"
     r"organi[sz]ation|agency|union|nations|council|commission|association|institute|"
     r"university|panel|fund|bank|department|administration|party|committee|board|"
-    r"authority|office|foundation|society|forum|ministry|court|parliament|inc|ltd|corp|llc)$",
+    r"authority|office|foundation|society|forum|ministry|court|parliament|inc|ltd|corp|llc|"
+    # and like a heading or a table's label ("Real-World Example", "Key Benefits")
+    r"examples?|overview|introduction|conclusions?|summary|takeaways?|benefits|advantages|"
+    r"disadvantages|drawbacks|features|comparison|differences|faqs?)$",
     re.I,
 )
 # Acronyms and short words that are units, roles or regions, not technologies.

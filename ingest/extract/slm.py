@@ -51,10 +51,10 @@ from ingest.extract.candidates import (
 from ingest.extract.steps import step
 from ingest.extract.text import (
     Sentence,
+    cell_text,
     first_sentence,
     grounded,
     key_phrase,
-    plain,
     sentences,
     split_chunks,
     split_label,
@@ -220,7 +220,7 @@ class SLMExtractor:
             )
             if answer.get("kind") not in prompts.TECH_KINDS:
                 continue
-            _, body = split_label(plain(evidence.text))
+            _, body = split_label(cell_text(evidence.text, term))
             row: dict[str, Any] = {"name": term, "description": body, "evidence": evidence.text}
             row["relevancy"] = self._relevancy(ctx, row, counts.get(term, 1))
             rows.append(row)
@@ -250,7 +250,7 @@ class SLMExtractor:
 
     def _row(self, kind: Kind, sent: Sentence, ctx: Context) -> dict[str, Any]:
         """One table row from one evidence sentence."""
-        label, body = split_label(plain(sent.text))
+        label, body = split_label(cell_text(sent.text))
         name = label
         if not name:
             titled = first_sentence(self._asker.ask(prompts.name(kind, body), max_tokens=16))

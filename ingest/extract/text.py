@@ -58,6 +58,21 @@ def plain(text: str) -> str:
     return "\n".join(" ".join(line.split()) for line in text.splitlines())
 
 
+def cell_text(text: str, name: str = "") -> str:
+    """A sentence as a table cell: `plain`, on one line, without a markdown table row's
+    pipes. Of a row's cells, the one naming `name` is kept, else the longest, after the
+    first cell as its label when that is short ("Lower Cost: Due to ...")."""
+    cells = [c.strip() for c in re.split(r"\\?\|", plain(text)) if c.strip()]
+    if len(cells) <= 1:
+        return " ".join(cells[0].split()) if cells else ""
+    named = [c for c in cells if name and name.lower() in c.lower()]
+    if named:
+        return " ".join(named[0].split())
+    body = max(cells[1:], key=len)
+    label = cells[0] if len(cells[0].split()) <= 6 and len(cells[0]) < len(body) else ""
+    return " ".join(f"{label}: {body}".split()) if label else " ".join(body.split())
+
+
 def is_verbatim(quote: str, text: str) -> bool:
     """Whether `quote` occurs in `text` after whitespace normalisation."""
     quote = normalize(quote)

@@ -38,7 +38,7 @@ from ingest.extract.grounding import (
     named_technologies,
 )
 from ingest.extract.steps import step
-from ingest.extract.text import key_phrase, plain, split_label, title_case
+from ingest.extract.text import cell_text, key_phrase, split_label, title_case
 from ingest.extract.vocabulary import PROTOTYPES
 from kb.embed import Embedder, MiniLMEmbedder
 from kb.errors import ExtractionError
@@ -184,7 +184,7 @@ class TunedExtractor:
                 sentence = sents.sentences[i]
                 if sentence.text in quoted or weak_evidence(sentence.text):
                     continue
-                label, body = split_label(plain(sentence.text))
+                label, body = split_label(cell_text(sentence.text))
                 rows.append(
                     ITEM_TYPES[kind](
                         name=title_case(label or key_phrase(body)),
@@ -288,7 +288,7 @@ class TunedExtractor:
             added.append(
                 Technology(
                     name=name,
-                    description=plain(sentence.text)[:300],
+                    description=cell_text(sentence.text, name)[:300],
                     relevancy=3,
                     evidence=sentence.text,
                 )
