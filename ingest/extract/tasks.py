@@ -162,7 +162,6 @@ def cut_article(text: str, max_words: int = ARTICLE_WORDS) -> str:
                 break
             continue
         part = " ".join(words[:left])
-        # Back off to the last sentence end in this line's kept part, if it keeps most of it.
         # Cut at the last sentence end in the kept part of the line if it keeps most of it;
         # drop a part with no sentence end when whole lines came before it.
         ends = [m.end() for m in re.finditer(r"[.!?][\"')\]]?(?=\s|$)", part)]

@@ -131,18 +131,14 @@ class TunedExtractor:
         self.last_report.seconds = time.monotonic() - start
         return article
 
-    def _ask(
-        self, task: str, text: str, deadline: float, *, repeat_penalty: float | None = None
-    ) -> str:
+    def _ask(self, task: str, text: str, deadline: float) -> str:
         if hasattr(self.model, "deadline"):
             self.model.deadline = deadline
         chat = tasks.messages(task, text, max_words=self.max_words)
         messages = [Message(m["role"], m["content"]) for m in chat]
         spec = tasks.get_task(task)
         return self.model.complete(
-            messages,
-            max_tokens=spec.max_tokens,
-            repeat_penalty=spec.repeat_penalty if repeat_penalty is None else repeat_penalty,
+            messages, max_tokens=spec.max_tokens, repeat_penalty=spec.repeat_penalty
         )
 
     def _fit(self, kind: Kind, sents: ArticleSentences, focus: list[float]) -> list[float]:
