@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from ingest.extract.text import (
@@ -24,7 +25,13 @@ from ingest.extract.text import (
     plain,
     tech_phrases,
 )
-from ingest.extract.vocabulary import CUES, GENERIC_TERMS, MAX_TABLES_PER_SENTENCE, ROW_TABLES
+from ingest.extract.vocabulary import (
+    CUES,
+    GENERIC_TERMS,
+    MAX_TABLES_PER_SENTENCE,
+    PROTOTYPES,
+    ROW_TABLES,
+)
 from kb.records import Kind
 
 Vector = list[float]
@@ -96,6 +103,19 @@ def rank_technologies(
         for term, vec in zip(candidates, vectors, strict=True)
     }
     return distinct(sorted(candidates, key=lambda t: -score[t]))
+
+
+def mined_technologies(
+    text: str, embed: Callable[[list[str]], list[Vector]]
+) -> tuple[list[str], dict[str, int]]:
+    """The article's mined names and tech phrases (`technology_candidates`), the most
+    technology-like first (`rank_technologies`, by closeness to what the technologies
+    table holds), and the mentions of each."""
+    candidates, counts = technology_candidates(text)
+    if not candidates:
+        return [], counts
+    proto = embed([PROTOTYPES["technologies"]])[0]
+    return rank_technologies(candidates, embed(candidates), proto, counts), counts
 
 
 def technology_evidence(term: str, sents: list[Sentence], text: str) -> Sentence | None:

@@ -40,12 +40,11 @@ from ingest.extract.candidates import (
     dot,
     good_name,
     keyword_candidates,
+    mined_technologies,
     pick_keywords,
-    rank_technologies,
     relevancy,
     same_row,
     sentence_fit,
-    technology_candidates,
     technology_evidence,
 )
 from ingest.extract.steps import step
@@ -205,9 +204,7 @@ class SLMExtractor:
         return str(answer.get("category", "")), str(answer.get("type", ""))
 
     def _technologies(self, ctx: Context) -> list[dict[str, Any]]:
-        candidates, counts = technology_candidates(ctx.text)
-        proto = self._embed([PROTOTYPES["technologies"]])[0]
-        ranked = rank_technologies(candidates, self._embed(candidates), proto, counts)
+        ranked, counts = mined_technologies(ctx.text, self._embed)
         rows: list[dict[str, Any]] = []
         for term in ranked[: self.tech_rows * 2]:
             if len(rows) >= self.tech_rows:

@@ -21,10 +21,9 @@ from ingest.document import Document
 from ingest.extract import tasks
 from ingest.extract.base import ChatModel, Message
 from ingest.extract.candidates import (
-    rank_technologies,
+    mined_technologies,
     relevancy,
     sentence_fit,
-    technology_candidates,
     technology_evidence,
     weak_evidence,
 )
@@ -109,19 +108,21 @@ class TunedExtractor:
             sents = ArticleSentences.of(text, self._embed)
             article = self._assemble(document, text, answers, sents, incomplete=timed_out)
             empty = [] if timed_out else [k for k in TABLE_TASKS if not article.items(k)]
+            # the subject the empty tables' sentences are chosen by (the summary stays)
+            focus = self._embed([f"{article.title}. {article.summary}"])[0] if empty else []
             for kind in empty:
                 if time.monotonic() >= deadline:
                     timed_out = True
                     break
                 step(f"{kind}, again")
-                focused = self._focused_text(kind, sents, f"{article.title}. {article.summary}")
+                focused = self._focused_text(kind, sents, focus)
                 answers[kind] = self._ask(kind, focused, deadline)
                 retried.append(kind)
             if retried:
                 article = self._assemble(document, text, answers, sents, incomplete=timed_out)
             still_empty = [k for k in SENTENCE_TABLES if not article.items(k)]
             if still_empty and not timed_out:
-                article = self._rows_from_sentences(article, still_empty, sents)
+                article = self._rows_from_sentences(article, still_empty, sents, focus)
             elif timed_out:
                 article = article.model_copy(update={"incomplete": True})
         finally:
@@ -147,11 +148,11 @@ class TunedExtractor:
         proto = self._embed([PROTOTYPES[kind]])[0]
         return sentence_fit(kind, sents.sentences, sents.matrix.tolist(), proto, focus)
 
-    def _focused_text(self, kind: Kind, sents: ArticleSentences, subject: str) -> str:
+    def _focused_text(self, kind: Kind, sents: ArticleSentences, focus: list[float]) -> str:
         """The article's sentences that fit `kind` best, up to the task's word budget, in
         the article's order: the second reading looks where that table's rows would be, all
         through the article rather than in its opening only."""
-        fit = self._fit(kind, sents, self._embed([subject])[0])
+        fit = self._fit(kind, sents, focus)
         chosen: list[int] = []
         words = 0
         for i in sorted(range(len(fit)), key=lambda i: -fit[i]):
@@ -163,12 +164,12 @@ class TunedExtractor:
         return "\n".join(sents.sentences[i].text for i in sorted(chosen))
 
     def _rows_from_sentences(
-        self, article: Article, kinds: list[Kind], sents: ArticleSentences
+        self, article: Article, kinds: list[Kind], sents: ArticleSentences, focus: list[float]
     ) -> Article:
         """`article` with rows for the empty `kinds` taken from its best-fitting sentences
         that no row already quotes: named by the sentence's own label or key phrase, the
-        sentence as description and evidence, relevancy by closeness to the subject."""
-        focus = self._embed([f"{article.title}. {article.summary}"])[0]
+        sentence as description and evidence, relevancy by closeness to the subject
+        (`focus`, the vector of title and summary)."""
         quoted = {item.evidence for kind in KINDS for item in article.items(kind)}
         filled: dict[str, Any] = {}
         for kind in kinds:
@@ -192,9 +193,7 @@ class TunedExtractor:
                 quoted.add(sentence.text)
             filled[kind] = rows
         self.last_report.tables_from_sentences = sum(1 for rows in filled.values() if rows)
-        article = article.model_copy(update=filled)
-        complete = not article.missing_sections() and article.category and article.type
-        return article.model_copy(update={"incomplete": not complete})
+        return _flag_incomplete(article.model_copy(update=filled), timed_out=False)
 
     def _assemble(
         self,
@@ -245,9 +244,7 @@ class TunedExtractor:
         except ValueError as exc:
             raise ExtractionError(f"cannot assemble a record: {exc}", source=document.url) from exc
         self.last_report = report
-        if incomplete or article.missing_sections() or not (article.category and article.type):
-            article = article.model_copy(update={"incomplete": True})
-        return article
+        return _flag_incomplete(article, timed_out=incomplete)
 
     def _missed_technologies(
         self, found: list[Item], text: str, sents: ArticleSentences
@@ -257,11 +254,7 @@ class TunedExtractor:
         finds by pattern, then the mined names and tech phrases that look most like a
         technology (`rank_technologies`), when they pass the same checks (no date, place,
         person or bare company; not a speaker or a byline)."""
-        candidates, counts = technology_candidates(text)
-        ranked: list[str] = []
-        if candidates:
-            vectors = self._embed([PROTOTYPES["technologies"], *candidates])
-            ranked = rank_technologies(candidates, vectors[1:], vectors[0], counts)
+        ranked, _ = mined_technologies(text, self._embed)
         mined = [
             term
             for term in ranked
@@ -294,3 +287,11 @@ class TunedExtractor:
 
     def _embed(self, texts: list[str]) -> list[list[float]]:
         return self.embedder.embed(texts) if texts else []
+
+
+def _flag_incomplete(article: Article, *, timed_out: bool) -> Article:
+    """`article` marked `incomplete` when time ran out, a section is empty or the category
+    or type is missing; else marked complete."""
+    complete = not timed_out and not article.missing_sections()
+    complete = complete and bool(article.category and article.type)
+    return article.model_copy(update={"incomplete": not complete})
